@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# One entry point for people and CI.
+#   ./build.sh test            install what is missing, then run the whole test suite
+#   ./build.sh serve [--port N] [--models DIR] [--store URI]
+#                              install what is missing, then serve every model on http://127.0.0.1:8080
+#   ./build.sh setup           only install what is missing (idempotent, quick when nothing is to do)
+#   ./build.sh bench           run the benchmark suite (writes bench/results/)
+#   ./build.sh <cli command>   anything else goes to the CLI after setup: infer, models, publish, ...
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+CONFIG="${CONFIG:-Release}"
+CACHE="$ROOT/.cache"
+STAMPS="$CACHE/stamps"
+CLI_DIR="$ROOT/functions/Serverless.Cli/bin/$CONFIG/net10.0"
+CLI="$CLI_DIR/serverless"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
+export MODEL_STORE="${MODEL_STORE:-file://$CACHE/store}"
+export SERVERLESS_MODELS_DIR="${SERVERLESS_MODELS_DIR:-$ROOT/models}"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+need_cmd() { command -v "$1" >/dev/null 2>&1; }
+
+# Debian packages some commands need (cmd:package pairs); installed only when missing.
+ensure_apt() {
+  local missing=()
+  for spec in "$@"; do
+    local cmd="${spec%%:*}" pkg="${spec##*:}"
+    need_cmd "$cmd" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_node_modules() {
+  mkdir -p "$STAMPS"
+  if [ ! -f "$STAMPS/npm" ] || [ package-lock.json -nt "$STAMPS/npm" ] || [ ! -d node_modules/onnxruntime-node ]; then
+    say "npm ci --ignore-scripts (ONNX Runtime 1.30.0 native libraries, model packages, s3rver, azurite, aws-cdk)"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    say "verifying native ONNX Runtime libraries against scripts/onnxruntime-1.30.0.sha256"
+    (cd node_modules/onnxruntime-node && sha256sum --quiet -c "$ROOT/scripts/onnxruntime-1.30.0.sha256")
+    touch "$STAMPS/npm"
+  fi
+}
+
+ensure_models() {
+  local newest=""
+  [ -f "$STAMPS/models" ] && newest="$(find models -name model.json -newer "$STAMPS/models" 2>/dev/null | head -1 || true)"
+  if [ ! -f "$STAMPS/models" ] || [ -n "$newest" ] || [ ! -d "$CACHE/store" ]; then
+    say "fetching model artifacts into $CACHE/store and checking SHA-256"
+    node scripts/fetch-models.mjs "$ROOT/models" "$CACHE/store"
+    touch "$STAMPS/models"
+  fi
+}
+
+ensure_build() {
+  local newest=""
+  if [ -x "$CLI" ] && [ -f "$STAMPS/build" ]; then
+    newest="$(find functions tests infra-cdk bench Directory.Build.props Directory.Packages.props Serverless.sln \
+      \( -name bin -o -name obj -o -name cdk.out -o -name node_modules \) -prune -o \
+      -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.sln' -o -name '*.proto' -o -name '*.json' \) \
+      -newer "$STAMPS/build" -print 2>/dev/null | head -1 || true)"
+    [ -z "$newest" ] && return 0
+  fi
+  say "dotnet build Serverless.sln -c $CONFIG"
+  dotnet build Serverless.sln -c "$CONFIG" -nologo -clp:ErrorsOnly -v:quiet
+  touch "$STAMPS/build"
+}
+
+setup() {
+  need_cmd node || { echo "node is required (Node 20+)" >&2; exit 1; }
+  need_cmd dotnet || { echo "the .NET SDK 10 is required" >&2; exit 1; }
+  ensure_node_modules
+  ensure_models
+  ensure_build
+}
+
+run_tests() {
+  setup
+  local log="$CACHE/test.log"
+  say "dotnet test Serverless.sln -c $CONFIG (log: $log)"
+  set +e
+  dotnet test Serverless.sln -c "$CONFIG" --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  # One closing line over all test assemblies, in the plain form CI reads.
+  awk '/^ +Passed: [0-9]+$/ { p += $2 } /^ +Failed: [0-9]+$/ { f += $2 } /^ +Skipped: [0-9]+$/ { s += $2 }
+       END { printf "Tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+  return "$rc"
+}
+
+cmd="${1:-help}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  setup) setup ;;
+  test) run_tests "$@" ;;
+  serve) setup; exec "$CLI" serve "$@" ;;
+  bench) setup; exec bash bench/run.sh "$@" ;;
+  help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) setup; exec "$CLI" "$cmd" "$@" ;;
+esac
