@@ -1,0 +1,24 @@
+using System.Reflection;
+
+namespace Serverless.Tests.Shared;
+
+/// <summary>Paths inside the repository, found from build metadata so they hold wherever the tests were built.</summary>
+internal static class RepoPaths
+{
+    public static string Root { get; } =
+        typeof(RepoPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .First(a => a.Key == "RepositoryRoot").Value!;
+
+    public static string Models => Path.Combine(Root, "models");
+
+    /// <summary>The verified local model store that setup fills (./build.sh setup).</summary>
+    public static string ModelStore => Path.Combine(Root, ".cache", "store");
+
+    public static string NodeModules => Path.Combine(Root, "node_modules");
+
+    /// <summary>The linux-x64 ONNX Runtime that setup installs from onnxruntime-node.</summary>
+    public static string OrtLibrary => Path.Combine(NodeModules, "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1");
+
+    /// <summary>Path of a model's fp32 artifact in the local store, e.g. ModelFile("text-direction").</summary>
+    public static string ModelFile(string name, string version = "1") => Path.Combine(ModelStore, name, version, "model.onnx");
+}
