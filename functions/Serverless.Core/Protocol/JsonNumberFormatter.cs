@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Serverless.Core.Tensors;
+
+namespace Serverless.Core.Protocol;
+
+/// <summary>
+/// Writes a tensor's elements as the JSON array of its <c>data</c>, straight from the tensor's bytes.
+/// Floating-point values use the shortest text that parses back to the same bits (.NET's default
+/// round-trip formatting). JSON numbers cannot hold NaN or infinities, so they are written as the strings
+/// "NaN", "Infinity" and "-Infinity", which <see cref="JsonTensorDataReader"/> also accepts on input.
+/// </summary>
+internal static class JsonNumberFormatter
+{
+    // Longest element text: a negative double in E notation or -9223372036854775808 is under 32 bytes.
+    private const int MaxElementBytes = 32;
+    private const int ChunkBytes = 4096;
+
+    public static void WriteData(ref Utf8Sink sink, ITensorData tensor)
+    {
+        var bytes = tensor.Bytes;
+        switch (tensor.ElementType)
+        {
+            case TensorElementType.Float: WriteFloats(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
+            case TensorElementType.Double: WriteFloats(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
+            case TensorElementType.Float16: WriteFloats(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
+            case TensorElementType.Int8: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, sbyte>(bytes)); break;
+            case TensorElementType.UInt8: WriteIntegers(ref sink, bytes); break;
+            case TensorElementType.Int16: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, short>(bytes)); break;
+            case TensorElementType.UInt16: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, ushort>(bytes)); break;
+            case TensorElementType.Int32: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, int>(bytes)); break;
+            case TensorElementType.UInt32: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, uint>(bytes)); break;
+            case TensorElementType.Int64: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, long>(bytes)); break;
+            case TensorElementType.UInt64: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, ulong>(bytes)); break;
+            case TensorElementType.Bool: WriteBools(ref sink, bytes); break;
+            case TensorElementType.String: WriteStrings(ref sink, tensor); break;
+            default:
+                throw new Errors.InferenceException(Errors.ErrorCode.Internal, $"Output '{tensor.Name}' has element type {tensor.ElementType}, which the protocol cannot carry.");
+        }
+    }
+
+    /// <summary>Formats one value the way <see cref="WriteData"/> does (for tests and single values).</summary>
+    public static int FormatFloat<T>(T value, Span<byte> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (T.IsNaN(value))
+        {
+            return Copy("\"NaN\""u8, destination);
+        }
+
+        if (T.IsInfinity(value))
+        {
+            return Copy(T.IsNegative(value) ? "\"-Infinity\""u8 : "\"Infinity\""u8, destination);
+        }
+
+        value.TryFormat(destination, out var n, default, CultureInfo.InvariantCulture);
+        return n;
+    }
+
+    private static void WriteFloats<T>(ref Utf8Sink sink, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        sink.Write("["u8);
+        var span = sink.GetSpan(ChunkBytes);
+        var pos = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (span.Length - pos < MaxElementBytes)
+            {
+                sink.Advance(pos);
+                span = sink.GetSpan(ChunkBytes);
+                pos = 0;
+            }
+
+            if (i > 0)
+            {
+                span[pos++] = (byte)',';
+            }
+
+            pos += FormatFloat(values[i], span[pos..]);
+        }
+
+        sink.Advance(pos);
+        sink.Write("]"u8);
+    }
+
+    private static void WriteIntegers<T>(ref Utf8Sink sink, ReadOnlySpan<T> values) where T : unmanaged, IBinaryInteger<T>
+    {
+        sink.Write("["u8);
+        var span = sink.GetSpan(ChunkBytes);
+        var pos = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (span.Length - pos < MaxElementBytes)
+            {
+                sink.Advance(pos);
+                span = sink.GetSpan(ChunkBytes);
+                pos = 0;
+            }
+
+            if (i > 0)
+            {
+                span[pos++] = (byte)',';
+            }
+
+            values[i].TryFormat(span[pos..], out var n, default, CultureInfo.InvariantCulture);
+            pos += n;
+        }
+
+        sink.Advance(pos);
+        sink.Write("]"u8);
+    }
+
+    private static void WriteBools(ref Utf8Sink sink, ReadOnlySpan<byte> values)
+    {
+        sink.Write("["u8);
+        for (var i = 0; i < values.Length; i++)
+        {
+            sink.Write(i == 0 ? ReadOnlySpan<byte>.Empty : ","u8);
+            sink.Write(values[i] != 0 ? "true"u8 : "false"u8);
+        }
+
+        sink.Write("]"u8);
+    }
+
+    private static void WriteStrings(ref Utf8Sink sink, ITensorData tensor)
+    {
+        sink.Write("["u8);
+        for (long i = 0; i < tensor.ElementCount; i++)
+        {
+            if (i > 0)
+            {
+                sink.Write(","u8);
+            }
+
+            if (!sink.TryWriteJsonString(tensor.GetStringBytes(i)))
+            {
+                throw Errors.InferenceException.BadInput($"Element {i} of BYTES output '{tensor.Name}' is not valid UTF-8, so it cannot be written as a JSON string. Request it as binary data (parameters.binary_data: true).", tensor: tensor.Name);
+            }
+        }
+
+        sink.Write("]"u8);
+    }
+
+    private static int Copy(ReadOnlySpan<byte> text, Span<byte> destination)
+    {
+        text.CopyTo(destination);
+        return text.Length;
+    }
+}
