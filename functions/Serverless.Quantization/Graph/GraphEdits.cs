@@ -1,0 +1,244 @@
+using Serverless.Quantization.Onnx;
+using Serverless.Quantization.Proto;
+
+namespace Serverless.Quantization.Graph;
+
+/// <summary>Small lookups and edits over a graph that the rewriting passes share.</summary>
+public static class GraphEdits
+{
+    public static Dictionary<string, TensorProto> Initializers(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var map = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer)
+        {
+            map[t.Name] = t;
+        }
+
+        return map;
+    }
+
+    /// <summary>For each tensor name, the nodes that read it (in graph order).</summary>
+    public static Dictionary<string, List<NodeProto>> Consumers(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var map = new Dictionary<string, List<NodeProto>>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            foreach (var input in node.Input)
+            {
+                if (input.Length == 0)
+                {
+                    continue;
+                }
+
+                if (!map.TryGetValue(input, out var list))
+                {
+                    map[input] = list = [];
+                }
+
+                if (!list.Contains(node))
+                {
+                    list.Add(node);
+                }
+            }
+
+            // Subgraphs (If/Loop bodies) may read outer tensors by name; count them so no pass renames those away.
+            foreach (var attribute in node.Attribute)
+            {
+                foreach (var sub in SubgraphsOf(attribute))
+                {
+                    foreach (var name in OuterNamesReadBy(sub))
+                    {
+                        if (!map.TryGetValue(name, out var list))
+                        {
+                            map[name] = list = [];
+                        }
+
+                        if (!list.Contains(node))
+                        {
+                            list.Add(node);
+                        }
+                    }
+                }
+            }
+        }
+
+        return map;
+    }
+
+    /// <summary>The node that writes each tensor.</summary>
+    public static Dictionary<string, NodeProto> Producers(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var map = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            foreach (var output in node.Output)
+            {
+                if (output.Length > 0)
+                {
+                    map[output] = node;
+                }
+            }
+        }
+
+        return map;
+    }
+
+    public static HashSet<string> GraphOutputNames(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        return [.. graph.Output.Select(o => o.Name)];
+    }
+
+    public static AttributeProto? Attribute(NodeProto node, string name)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        foreach (var a in node.Attribute)
+        {
+            if (a.Name == name)
+            {
+                return a;
+            }
+        }
+
+        return null;
+    }
+
+    public static long IntAttribute(NodeProto node, string name, long fallback) => Attribute(node, name) is { } a ? a.I : fallback;
+
+    public static float FloatAttribute(NodeProto node, string name, float fallback) => Attribute(node, name) is { } a ? a.F : fallback;
+
+    public static AttributeProto IntAttr(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    public static AttributeProto IntsAttr(string name, IEnumerable<long> values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+
+    public static NodeProto Node(string opType, string name, IEnumerable<string> inputs, IEnumerable<string> outputs, string domain = "")
+    {
+        var node = new NodeProto { OpType = opType, Name = name };
+        if (domain.Length > 0)
+        {
+            node.Domain = domain;
+        }
+
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        return node;
+    }
+
+    /// <summary>Drops initializers no node (or subgraph) reads any more, keeping the rest in their order.</summary>
+    public static int RemoveUnusedInitializers(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var used = Consumers(graph);
+        var outputs = GraphOutputNames(graph);
+        var kept = graph.Initializer.Where(t => used.ContainsKey(t.Name) || outputs.Contains(t.Name)).ToList();
+        var removed = graph.Initializer.Count - kept.Count;
+        graph.Initializer.Clear();
+        graph.Initializer.AddRange(kept);
+        return removed;
+    }
+
+    /// <summary>Converts Constant nodes holding a tensor into initializers, which is where weights must be for quantization.</summary>
+    public static int ConstantsToInitializers(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var converted = 0;
+        var kept = new List<NodeProto>(graph.Node.Count);
+        foreach (var node in graph.Node)
+        {
+            if (node.OpType == "Constant" && node.Domain.Length == 0 && node.Attribute.Count == 1 && node.Attribute[0].Name == "value" && node.Attribute[0].T is { } tensor)
+            {
+                var init = tensor.Clone();
+                init.Name = node.Output[0];
+                graph.Initializer.Add(init);
+                converted++;
+                continue;
+            }
+
+            kept.Add(node);
+        }
+
+        graph.Node.Clear();
+        graph.Node.AddRange(kept);
+        return converted;
+    }
+
+    private static IEnumerable<GraphProto> SubgraphsOf(AttributeProto attribute)
+    {
+        if (attribute.G is not null)
+        {
+            yield return attribute.G;
+        }
+
+        foreach (var g in attribute.Graphs)
+        {
+            yield return g;
+        }
+    }
+
+    private static HashSet<string> OuterNamesReadBy(GraphProto sub)
+    {
+        var local = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in sub.Input)
+        {
+            local.Add(i.Name);
+        }
+
+        foreach (var t in sub.Initializer)
+        {
+            local.Add(t.Name);
+        }
+
+        foreach (var n in sub.Node)
+        {
+            foreach (var o in n.Output)
+            {
+                local.Add(o);
+            }
+        }
+
+        var outer = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var n in sub.Node)
+        {
+            foreach (var i in n.Input)
+            {
+                if (i.Length > 0 && !local.Contains(i))
+                {
+                    outer.Add(i);
+                }
+            }
+
+            foreach (var a in n.Attribute)
+            {
+                foreach (var g in SubgraphsOf(a))
+                {
+                    foreach (var name in OuterNamesReadBy(g))
+                    {
+                        if (!local.Contains(name))
+                        {
+                            outer.Add(name);
+                        }
+                    }
+                }
+            }
+        }
+
+        foreach (var o in sub.Output)
+        {
+            if (!local.Contains(o.Name))
+            {
+                outer.Add(o.Name);
+            }
+        }
+
+        return outer;
+    }
+}
