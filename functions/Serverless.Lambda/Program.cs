@@ -1,0 +1,6 @@
+namespace Serverless.Lambda;
+
+internal static class Program
+{
+    private static Task<int> Main() => Task.FromResult(0);
+}
