@@ -132,6 +132,12 @@ public static class OrtNativeLibrary
         }
 
         var candidates = CandidatePaths(Environment.GetEnvironmentVariable(LibraryPathVariable), AppContext.BaseDirectory, currentDirectory, platform);
+        return LoadGetApiBase(candidates, out loadedFrom);
+    }
+
+    /// <summary>Tries <paramref name="candidates"/> in order; the first ONNX Runtime library that loads wins.</summary>
+    internal static nint LoadGetApiBase(IReadOnlyList<string> candidates, out string loadedFrom)
+    {
         var report = new StringBuilder();
         foreach (var path in candidates)
         {
