@@ -88,7 +88,8 @@ internal sealed class GpuService : Construct
             Directory = settings.GpuImageContext,
             File = settings.GpuDockerfile,
             Platform = Platform_.LINUX_AMD64,
-            Exclude = ["**/bin", "**/obj", "node_modules", ".cache", ".git", "artifacts", "**/cdk.out", "bench", "tests"],
+            // The default context is the repository root: keep build outputs, caches and the CDK output out of it.
+            Exclude = ["**/bin", "**/obj", "node_modules", ".cache", ".git", "artifacts", "**/cdk.out", "infra-cdk", "bench", "tests"],
         });
         task.AddContainer("Server", new ContainerDefinitionOptions
         {

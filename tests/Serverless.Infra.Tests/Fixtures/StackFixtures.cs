@@ -67,3 +67,17 @@ public sealed class LightOnlyJwtFixture : IDisposable
         Workspace.Dispose();
     }
 }
+
+/// <summary>Shares one mixed-models synthesis across every test class that asks for it.</summary>
+[CollectionDefinition(Name)]
+public sealed class MixedStackCollection : ICollectionFixture<MixedModelsFixture>
+{
+    public const string Name = "Mixed models stack";
+}
+
+/// <summary>Shares one light-only JWT synthesis across every test class that asks for it.</summary>
+[CollectionDefinition(Name)]
+public sealed class LightJwtStackCollection : ICollectionFixture<LightOnlyJwtFixture>
+{
+    public const string Name = "Light-only JWT stack";
+}

@@ -3,7 +3,8 @@ using Xunit.Abstractions;
 
 namespace Serverless.Infra.Tests.Stacks;
 
-public sealed class ResourceCountTests(MixedModelsFixture fixture, ITestOutputHelper output) : IClassFixture<MixedModelsFixture>
+[Collection(MixedStackCollection.Name)]
+public sealed class ResourceCountTests(MixedModelsFixture fixture, ITestOutputHelper output)
 {
     [Fact]
     public void MixedStack_HasOneFunctionPerLightModelPlusBatch_AndPrintsCountsByType()

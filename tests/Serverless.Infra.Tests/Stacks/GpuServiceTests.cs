@@ -1,0 +1,67 @@
+using Serverless.Infra.Tests.Fixtures;
+
+namespace Serverless.Infra.Tests.Stacks;
+
+[Collection(MixedStackCollection.Name)]
+public sealed class GpuServiceTests(MixedModelsFixture fixture)
+{
+    [Fact]
+    public void GpuService_RunsOnEcsGpuHostsThroughACapacityProvider()
+    {
+        var service = fixture.Synth.OfType("AWS::ECS::Service").Single().Properties;
+        var providerId = fixture.Synth.OfType("AWS::ECS::CapacityProvider").Single().Id;
+        var template = fixture.Synth.OfType("AWS::EC2::LaunchTemplate").Single().Properties.GetProperty("LaunchTemplateData");
+        var amiParameter = Cfn.Ref(template.GetProperty("ImageId"))!;
+
+        Assert.Equal(providerId, Cfn.Ref(service.GetProperty("CapacityProviderStrategy")[0].GetProperty("CapacityProvider")));
+        Assert.Equal("g5.xlarge", template.GetProperty("InstanceType").GetString());
+        Assert.Equal("required", template.GetProperty("MetadataOptions").GetProperty("HttpTokens").GetString());
+        var ami = fixture.Synth.Json.RootElement.GetProperty("Parameters").GetProperty(amiParameter).GetProperty("Default").GetString();
+        Assert.Equal("/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended/image_id", ami);
+        var scaling = fixture.Synth.OfType("AWS::ECS::CapacityProvider").Single().Properties.GetProperty("AutoScalingGroupProvider").GetProperty("ManagedScaling");
+        Assert.Equal("ENABLED", scaling.GetProperty("Status").GetString());
+    }
+
+    [Fact]
+    public void GpuTask_ReservesOneGpuAndReadsOnlyHeavyModels()
+    {
+        var task = fixture.Synth.OfType("AWS::ECS::TaskDefinition").Single().Properties;
+        var container = task.GetProperty("ContainerDefinitions")[0];
+        var gpu = container.GetProperty("ResourceRequirements").EnumerateArray().Single();
+
+        Assert.Equal("GPU", gpu.GetProperty("Type").GetString());
+        Assert.Equal("1", gpu.GetProperty("Value").GetString());
+        var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
+        Assert.Equal(MixedModelsFixture.Heavy, env["MODEL_NAMES"].GetString());
+
+        var taskRoleId = Cfn.GetAttId(task.GetProperty("TaskRoleArn"));
+        var reads = fixture.Synth.OfType("AWS::IAM::Policy").Where(p => p.Properties.GetProperty("Roles").EnumerateArray().Any(r => Cfn.Ref(r) == taskRoleId))
+            .SelectMany(p => p.Properties.GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
+            .Where(s => Cfn.Items(s.GetProperty("Action")).Any(a => a.GetString() == "s3:GetObject"))
+            .SelectMany(s => Cfn.Items(s.GetProperty("Resource"))).Select(Cfn.LiteralTail);
+        Assert.Equal([$"/models/{MixedModelsFixture.Heavy}/*"], reads);
+    }
+
+    [Fact]
+    public void GpuService_SitsBehindAnInternalAlbCheckingReadiness()
+    {
+        var alb = fixture.Synth.OfType("AWS::ElasticLoadBalancingV2::LoadBalancer").Single().Properties;
+        var group = fixture.Synth.OfType("AWS::ElasticLoadBalancingV2::TargetGroup").Single().Properties;
+
+        Assert.Equal("internal", alb.GetProperty("Scheme").GetString());
+        Assert.Equal("/v2/health/ready", group.GetProperty("HealthCheckPath").GetString());
+        Assert.Equal(8080, group.GetProperty("Port").GetInt32());
+    }
+
+    [Fact]
+    public void GpuService_ScalesOnRequestsPerTargetFromZero()
+    {
+        var target = fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalableTarget").Single().Properties;
+        var policy = fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalingPolicy").Single().Properties;
+
+        Assert.Equal(0, target.GetProperty("MinCapacity").GetInt32());
+        Assert.Equal(2, target.GetProperty("MaxCapacity").GetInt32());
+        Assert.Equal("ALBRequestCountPerTarget", policy.GetProperty("TargetTrackingScalingPolicyConfiguration")
+            .GetProperty("PredefinedMetricSpecification").GetProperty("PredefinedMetricType").GetString());
+    }
+}
