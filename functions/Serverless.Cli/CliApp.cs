@@ -1,11 +1,43 @@
+using System.CommandLine;
+using Serverless.Cli.Commands;
+
 namespace Serverless.Cli;
 
-/// <summary>Builds the System.CommandLine tree. Placeholder until the serve/infer/models commands land.</summary>
+/// <summary>
+/// Builds the command tree (serve, infer, models, publish) and runs it. Failures inside a command become
+/// one human line on stderr and an exit code (see <see cref="ExitCodes"/>); System.CommandLine's own
+/// exception handler is off so nothing prints a stack trace unless --verbose asks for one.
+/// </summary>
 internal static class CliApp
 {
-    public static Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => RunAsync(args, CliConsole.FromProcess(), CancellationToken.None);
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken)
     {
-        Console.Error.WriteLine($"serverless: command '{string.Join(' ', args)}' is not implemented yet");
-        return Task.FromResult(2);
+        var root = BuildRootCommand(console);
+        var configuration = new InvocationConfiguration
+        {
+            Output = console.Output,
+            Error = console.Error,
+            EnableDefaultExceptionHandler = false,
+
+            // Longer than the serve host's 10 s drain, so Ctrl+C lets in-flight requests finish.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+        };
+        var result = root.Parse(args);
+        return await result.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+    }
+
+    public static RootCommand BuildRootCommand(CliConsole console)
+    {
+        var verbose = CommonOptions.Verbose();
+        var root = new RootCommand("Serve ONNX models over the Open Inference Protocol (KServe v2) on this machine.")
+        {
+            verbose,
+        };
+        root.Add(ServeCommand.Create(console, verbose));
+        root.Add(InferCommand.Create(console, verbose));
+        root.Add(ModelsCommand.Create(console, verbose));
+        return root;
     }
 }

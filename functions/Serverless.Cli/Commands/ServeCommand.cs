@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Serverless.Cli.Hosting;
+
+namespace Serverless.Cli.Commands;
+
+/// <summary>
+/// <c>serve</c>: Kestrel on loopback in front of the core's protocol handler, models loaded lazily on
+/// first use. Runs until Ctrl+C or SIGTERM, then drains in-flight requests.
+/// </summary>
+internal static class ServeCommand
+{
+    public const int DefaultPort = 8080;
+    public const string DefaultHost = "127.0.0.1";
+
+    public static Command Create(CliConsole console, Option<bool> verbose)
+    {
+        var port = new Option<int>("--port", "-p")
+        {
+            Description = "TCP port to listen on (0 picks a free one).",
+            DefaultValueFactory = _ => DefaultPort,
+        };
+        port.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<int>();
+            if (value is < 0 or > 65535)
+            {
+                result.AddError($"Port {value} is out of range: use 1-65535, or 0 to pick a free port.");
+            }
+        });
+        var host = new Option<string>("--host")
+        {
+            Description = "Address to bind. Loopback by default; 0.0.0.0 exposes the server to the network.",
+            DefaultValueFactory = _ => DefaultHost,
+        };
+        var models = CommonOptions.ModelsDir();
+        var store = CommonOptions.Store();
+
+        var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, models, store };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var isVerbose = parse.GetValue(verbose);
+            var options = new ServeOptions
+            {
+                Port = parse.GetValue(port),
+                Host = parse.GetValue(host) ?? DefaultHost,
+                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
+                Store = CommonOptions.ResolveStore(parse.GetValue(store)),
+                Verbose = isVerbose,
+            };
+            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options, console, ct), cancellationToken);
+        });
+        return command;
+    }
+}

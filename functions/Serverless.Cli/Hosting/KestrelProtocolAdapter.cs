@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http;
+using Serverless.Core.Protocol;
+
+namespace Serverless.Cli.Hosting;
+
+/// <summary>
+/// Translates a Kestrel <see cref="HttpContext"/> into a <see cref="ProtocolRequest"/> and the handler's
+/// buffered answer back into the HTTP response. It is the whole HTTP edge: no routing, no MVC, because
+/// the core handler owns routes, limits and error mapping. The request body is handed over as Kestrel's
+/// stream so the handler can stop reading at its own byte limit; the response is buffered (pooled) so
+/// Content-Length is known and an error can still replace a half-written success.
+/// The GPU server reuses this pattern.
+/// </summary>
+public sealed class KestrelProtocolAdapter
+{
+    private const int MaxPooledResponses = 64;
+    private const long MaxPooledBodyBytes = 4L * 1024 * 1024;
+
+    private readonly ProtocolHandler _handler;
+    private readonly ConcurrentQueue<BufferedProtocolResponse> _responses = new();
+    private int _pooledCount;
+
+    public KestrelProtocolAdapter(ProtocolHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        _handler = handler;
+    }
+
+    /// <summary>Kestrel's request delegate: answers every request through the protocol handler.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var http = context.Request;
+        var request = new ProtocolRequest(http.Method, http.Path.HasValue ? http.Path.Value! : "/", http.Body)
+        {
+            Query = http.QueryString.HasValue ? http.QueryString.Value![1..] : null,
+            ContentType = http.ContentType,
+            ContentLength = http.ContentLength,
+            InferenceHeaderContentLength = http.Headers.TryGetValue(ProtocolContentTypes.InferenceHeaderContentLength, out var header)
+                ? header.ToString()
+                : null,
+        };
+
+        var response = RentResponse();
+        try
+        {
+            await _handler.HandleAsync(request, response, context.RequestAborted).ConfigureAwait(false);
+            var reply = context.Response;
+            reply.StatusCode = response.StatusCode;
+            reply.ContentType = response.ContentType;
+            foreach (var (name, value) in response.Headers)
+            {
+                reply.Headers[name] = value;
+            }
+
+            reply.ContentLength = response.BodyLength;
+            if (response.BodyLength > 0 && !HttpMethods.IsHead(http.Method))
+            {
+                await response.CopyToAsync(reply.Body, context.RequestAborted).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ReturnResponse(response);
+        }
+    }
+
+    private BufferedProtocolResponse RentResponse()
+    {
+        if (_responses.TryDequeue(out var response))
+        {
+            Interlocked.Decrement(ref _pooledCount);
+            return response;
+        }
+
+        return new BufferedProtocolResponse();
+    }
+
+    private void ReturnResponse(BufferedProtocolResponse response)
+    {
+        // A response that grew very large keeps its big buffer; drop it rather than hold that memory in the pool.
+        if (response.BodyLength <= MaxPooledBodyBytes)
+        {
+            if (Interlocked.Increment(ref _pooledCount) <= MaxPooledResponses)
+            {
+                response.Clear();
+                _responses.Enqueue(response);
+                return;
+            }
+
+            Interlocked.Decrement(ref _pooledCount);
+        }
+
+        response.Dispose();
+    }
+}

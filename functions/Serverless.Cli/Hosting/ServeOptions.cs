@@ -1,0 +1,21 @@
+namespace Serverless.Cli.Hosting;
+
+/// <summary>What <c>serve</c> was asked for, with defaults already resolved from options and environment.</summary>
+internal sealed record ServeOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>0 lets the OS pick a free port; the chosen one is printed on start.</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>Absolute path of the manifests folder (or a folder of bare *.onnx files); null for the settings' default.</summary>
+    public string? ModelsDir { get; init; }
+
+    /// <summary>Store URI, or null for the settings' default.</summary>
+    public string? Store { get; init; }
+
+    public bool Verbose { get; init; }
+
+    /// <summary>Request body limit the protocol handler enforces; null keeps the handler's default (64 MiB).</summary>
+    public long? MaxRequestBytes { get; init; }
+}

@@ -1,0 +1,99 @@
+using Serverless.Core.Hosting;
+using Serverless.Core.Inference;
+using Serverless.Core.Models;
+using Serverless.Core.Onnx;
+using Serverless.Core.Protocol;
+using Serverless.Core.Storage;
+
+namespace Serverless.Cli.Hosting;
+
+/// <summary>
+/// What every CLI command serves from: settings (the environment with --models/--store laid over it),
+/// <see cref="ModelServices"/> over the real ONNX Runtime binding, and the protocol handler. The same
+/// composition as the Lambda and Azure hosts; only the transport in front differs.
+/// </summary>
+internal sealed class ServingComponents : IAsyncDisposable
+{
+    private readonly IDisposable _owned;
+
+    private ServingComponents(IModelRepository repository, ProtocolHandler handler, IObjectStore store, string source, IDisposable owned)
+    {
+        Repository = repository;
+        Handler = handler;
+        Store = store;
+        Source = source;
+        _owned = owned;
+    }
+
+    public IModelRepository Repository { get; }
+
+    public ProtocolHandler Handler { get; }
+
+    /// <summary>The store artifacts are read from.</summary>
+    public IObjectStore Store { get; }
+
+    /// <summary>Where the models came from, for messages ("models folder X, store Y").</summary>
+    public string Source { get; }
+
+    /// <summary>Settings for <paramref name="options"/>: the process environment with --models and --store on top.</summary>
+    public static ServerlessSettings Settings(ServeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var environment = new OverridingEnvironment(SystemEnvironment.Instance,
+        [
+            new(Commands.CommonOptions.ModelsDirVariable, options.ModelsDir),
+            new(Commands.CommonOptions.ModelStoreVariable, options.Store),
+        ]);
+        return ServerlessSettings.FromEnvironment(environment);
+    }
+
+    public static async Task<ServingComponents> CreateAsync(ServeOptions options, CancellationToken cancellationToken)
+    {
+        var settings = Settings(options);
+        var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, StoreResolver.Create(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var handler = new ProtocolHandler(services.Repository, ProtocolOptionsFor(options, services));
+            var source = settings.ModelsDirectory is { } folder ? $"{folder} (store {services.Store.Root})" : $"store {services.Store.Root}";
+            return new ServingComponents(services.Repository, handler, services.Store, source, services);
+        }
+        catch
+        {
+            services.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Serves one .onnx file under its file name, with a manifest derived from the model itself.</summary>
+    public static async Task<ServingComponents> CreateForFileAsync(string onnxPath, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetDirectoryName(onnxPath)!;
+        var settings = Settings(new ServeOptions());
+        var manifest = await DerivedManifest.FromFileAsync(onnxPath, OnnxSessionFactory.Instance, SessionSettings.Default, cancellationToken).ConfigureAwait(false);
+        var store = new LocalObjectStore(folder);
+        var registry = new ModelRegistry([manifest], new VerifiedModelCache(store, settings.CacheDirectory), OnnxSessionFactory.Instance,
+            new ModelRegistryOptions { MemoryBudgetBytes = settings.MemoryBudgetBytes });
+        return new ServingComponents(registry, new ProtocolHandler(registry), store, onnxPath, registry);
+    }
+
+    /// <summary>"present", "missing" or "size differs" for a version's artifact in the store.</summary>
+    public async Task<string> ArtifactStateAsync(ModelVersionManifest version, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var properties = await Store.GetPropertiesAsync(version.Artifact, cancellationToken).ConfigureAwait(false);
+        return properties is null ? "missing" : properties.Size == version.Size ? "present" : $"size differs ({properties.Size} B)";
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _owned.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static ProtocolOptions ProtocolOptionsFor(ServeOptions options, ModelServices services) => new()
+    {
+        MaxRequestBytes = options.MaxRequestBytes ?? new ProtocolOptions().MaxRequestBytes,
+        ServedModel = services.Settings.ModelName,
+        ReadinessModels = services.PreloadNames,
+    };
+}
