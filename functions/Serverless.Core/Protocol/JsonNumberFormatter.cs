@@ -24,7 +24,7 @@ internal static class JsonNumberFormatter
         {
             case TensorElementType.Float: WriteFloats(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
             case TensorElementType.Double: WriteFloats(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
-            case TensorElementType.Float16: WriteFloats(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
+            case TensorElementType.Float16: WriteHalves(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
             case TensorElementType.Int8: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, sbyte>(bytes)); break;
             case TensorElementType.UInt8: WriteIntegers(ref sink, bytes); break;
             case TensorElementType.Int16: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, short>(bytes)); break;
@@ -77,6 +77,34 @@ internal static class JsonNumberFormatter
             }
 
             pos += FormatFloat(values[i], span[pos..]);
+        }
+
+        sink.Advance(pos);
+        sink.Write("]"u8);
+    }
+
+    // FP16 is written as the float it widens to (exact), not Half's shortest text: 65504 rather than 65500,
+    // which a client parsing into float32 would otherwise read as a different value.
+    private static void WriteHalves(ref Utf8Sink sink, ReadOnlySpan<Half> values)
+    {
+        sink.Write("["u8);
+        var span = sink.GetSpan(ChunkBytes);
+        var pos = 0;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (span.Length - pos < MaxElementBytes)
+            {
+                sink.Advance(pos);
+                span = sink.GetSpan(ChunkBytes);
+                pos = 0;
+            }
+
+            if (i > 0)
+            {
+                span[pos++] = (byte)',';
+            }
+
+            pos += FormatFloat((float)values[i], span[pos..]);
         }
 
         sink.Advance(pos);

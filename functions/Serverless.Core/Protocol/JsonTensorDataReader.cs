@@ -171,8 +171,8 @@ internal static class JsonTensorDataReader
 
         var ok = type switch
         {
-            TensorElementType.Float => Put(data, i, reader.TryGetSingle(out var f), f),
-            TensorElementType.Double => Put(data, i, reader.TryGetDouble(out var d), d),
+            TensorElementType.Float => Put(data, i, reader.TryGetSingle(out var f) && float.IsFinite(f), f),
+            TensorElementType.Double => Put(data, i, reader.TryGetDouble(out var d) && double.IsFinite(d), d),
             TensorElementType.Float16 => PutHalf(data, i, reader.ValueSpan),
             TensorElementType.Int8 => Put(data, i, reader.TryGetSByte(out var i8), i8),
             TensorElementType.UInt8 => Put(data, i, reader.TryGetByte(out var u8), u8),
