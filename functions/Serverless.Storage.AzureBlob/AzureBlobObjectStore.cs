@@ -28,6 +28,18 @@ public sealed class AzureBlobObjectStore : IObjectStore
 
     public string Root { get; }
 
+    /// <summary>
+    /// Teaches <paramref name="resolver"/> the <c>azblob</c> and <c>https</c> schemes, reading credentials
+    /// from <paramref name="getSetting"/> (the process environment when null) at resolve time.
+    /// </summary>
+    public static ObjectStoreResolver Register(ObjectStoreResolver resolver, Func<string, string?>? getSetting = null, HttpClient? httpClient = null)
+    {
+        ArgumentNullException.ThrowIfNull(resolver);
+        getSetting ??= Environment.GetEnvironmentVariable;
+        IObjectStore Create(Uri root) => AzureBlobStoreFactory.Create(root, getSetting, httpClient);
+        return resolver.Register(AzureBlobStoreFactory.Scheme, Create).Register(Uri.UriSchemeHttps, Create);
+    }
+
     public AzureBlobClient Client { get; }
 
     public string Container { get; }
