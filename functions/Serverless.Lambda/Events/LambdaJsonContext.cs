@@ -17,6 +17,8 @@ namespace Serverless.Lambda.Events;
 [JsonSerializable(typeof(SqsEvent))]
 [JsonSerializable(typeof(SqsBatchResponse))]
 [JsonSerializable(typeof(LambdaError))]
+[JsonSerializable(typeof(Serverless.Lambda.Batch.ContinuationMarker))]
+[JsonSerializable(typeof(Serverless.Lambda.Batch.BatchInvocationResult))]
 internal sealed partial class LambdaJsonContext : JsonSerializerContext
 {
 }
