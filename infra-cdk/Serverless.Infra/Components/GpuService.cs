@@ -162,6 +162,27 @@ internal sealed class GpuService : Construct
             ScaleOutCooldown = Duration.Minutes(1),
         });
 
+        if (settings.GpuMinCapacity == 0)
+        {
+            // Requests-per-target has no targets to divide by at zero tasks, so it can never start the first
+            // one. The ALB answers 5xx itself when no target is healthy: each minute with such errors adds a task.
+            scaling.ScaleOnMetric("WakeFromZero", new Amazon.CDK.AWS.ApplicationAutoScaling.BasicStepScalingPolicyProps
+            {
+                Metric = LoadBalancer.Metrics.HttpCodeElb(HttpCodeElb.ELB_5XX_COUNT, new Amazon.CDK.AWS.CloudWatch.MetricOptions
+                {
+                    Period = Duration.Minutes(1),
+                    Statistic = "Sum",
+                }),
+                AdjustmentType = Amazon.CDK.AWS.ApplicationAutoScaling.AdjustmentType.CHANGE_IN_CAPACITY,
+                ScalingSteps =
+                [
+                    new Amazon.CDK.AWS.ApplicationAutoScaling.ScalingInterval { Upper = 0, Change = 0 },
+                    new Amazon.CDK.AWS.ApplicationAutoScaling.ScalingInterval { Lower = 1, Change = 1 },
+                ],
+                Cooldown = Duration.Minutes(3),
+            });
+        }
+
         VpcLinkSecurityGroup = new SecurityGroup(this, "VpcLinkSecurityGroup", new SecurityGroupProps
         {
             Vpc = Vpc,

@@ -78,7 +78,7 @@ public sealed class BatchScoringTests(MixedModelsFixture fixture)
     public void DeadLetterQueue_HasADepthAlarm()
     {
         var dlqId = Cfn.GetAttId(JobsQueue().Properties.GetProperty("RedrivePolicy").GetProperty("deadLetterTargetArn"));
-        var alarm = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Single(a => a.Properties.GetProperty("AlarmName").GetString() == "serverless-prod-batch-dead-letters").Properties;
+        var alarm = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Single(a => (a.Properties.TryGetProperty("AlarmName", out var name) ? name.GetString() : null) == "serverless-prod-batch-dead-letters").Properties;
 
         Assert.Equal("ApproximateNumberOfMessagesVisible", alarm.GetProperty("MetricName").GetString());
         Assert.Equal(dlqId, Cfn.GetAttId(alarm.GetProperty("Dimensions")[0].GetProperty("Value")));

@@ -57,11 +57,20 @@ public sealed class GpuServiceTests(MixedModelsFixture fixture)
     public void GpuService_ScalesOnRequestsPerTargetFromZero()
     {
         var target = fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalableTarget").Single().Properties;
-        var policy = fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalingPolicy").Single().Properties;
+        var policies = fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalingPolicy").Select(p => p.Properties).ToList();
+        var policy = policies.Single(p => p.GetProperty("PolicyType").GetString() == "TargetTrackingScaling");
+        var wake = policies.Single(p => p.GetProperty("PolicyType").GetString() == "StepScaling");
 
         Assert.Equal(0, target.GetProperty("MinCapacity").GetInt32());
         Assert.Equal(2, target.GetProperty("MaxCapacity").GetInt32());
         Assert.Equal("ALBRequestCountPerTarget", policy.GetProperty("TargetTrackingScalingPolicyConfiguration")
             .GetProperty("PredefinedMetricSpecification").GetProperty("PredefinedMetricType").GetString());
+        // Target tracking cannot start the first task; load-balancer 5xx (no healthy target) adds one.
+        var step = wake.GetProperty("StepScalingPolicyConfiguration");
+        Assert.Equal("ChangeInCapacity", step.GetProperty("AdjustmentType").GetString());
+        Assert.Equal(1, step.GetProperty("StepAdjustments").EnumerateArray().Single().GetProperty("ScalingAdjustment").GetInt32());
+        Assert.Contains(fixture.Synth.OfType("AWS::CloudWatch::Alarm"), a =>
+            a.Properties.TryGetProperty("MetricName", out var m) && m.GetString() == "HTTPCode_ELB_5XX_Count"
+            && a.Properties.GetProperty("AlarmActions")[0].TryGetProperty("Ref", out var r) && r.GetString() == fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalingPolicy").Single(p => p.Properties.GetProperty("PolicyType").GetString() == "StepScaling").Id);
     }
 }

@@ -95,7 +95,7 @@ public sealed class ModelFunctionTests(MixedModelsFixture fixture)
     public void EveryModel_HasOneDashboardAndErrorLatencyThrottleAlarms()
     {
         var dashboards = fixture.Synth.OfType("AWS::CloudWatch::Dashboard").Select(d => d.Properties.GetProperty("DashboardName").GetString()).ToList();
-        var alarms = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Select(a => a.Properties.GetProperty("AlarmName").GetString()).ToList();
+        var alarms = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Select(a => (a.Properties.TryGetProperty("AlarmName", out var name) ? name.GetString() : null)).ToList();
 
         foreach (var model in new[] { MixedModelsFixture.Small, MixedModelsFixture.Large, MixedModelsFixture.Heavy })
         {
