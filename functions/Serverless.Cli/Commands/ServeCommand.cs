@@ -21,8 +21,10 @@ internal static class ServeCommand
         };
         port.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<int>();
-            if (value is < 0 or > 65535)
+            // Only range-check what parsed as a number; System.CommandLine reports non-numbers itself.
+            if (result.Tokens.Count == 1
+                && int.TryParse(result.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                && value is < 0 or > 65535)
             {
                 result.AddError($"Port {value} is out of range: use 1-65535, or 0 to pick a free port.");
             }

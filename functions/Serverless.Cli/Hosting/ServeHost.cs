@@ -86,6 +86,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
             builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
             builder.Logging.AddFilter("Microsoft", options.Verbose ? LogLevel.Information : LogLevel.Warning);
 
+            // A failed start is reported once, as a human line, by the command; the host's own log of it
+            // carries a stack trace, which only --verbose should show.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", options.Verbose ? LogLevel.Information : LogLevel.None);
+
             var app = builder.Build();
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serverless");
             var adapter = new KestrelProtocolAdapter(components.Handler);

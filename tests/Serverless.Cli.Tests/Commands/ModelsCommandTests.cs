@@ -1,0 +1,52 @@
+using Serverless.Cli.Commands;
+using Serverless.Cli.Tests.Fixtures;
+
+namespace Serverless.Cli.Tests.Commands;
+
+/// <summary><c>serverless models</c> over the repository's manifests and the verified local store.</summary>
+public sealed class ModelsCommandTests
+{
+    [Fact]
+    public async Task Models_ListsEveryModelWithVersionPrecisionSizeAndState()
+    {
+        var run = await CliRun.RunAsync(["models", .. CliRun.RepoModels]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.StartsWith("MODEL", lines[0]);
+        foreach (var model in new[] { "text-direction", "text-detection", "text-recognition", "voice-activity" })
+        {
+            var row = Assert.Single(lines, l => l.StartsWith(model + " ", StringComparison.Ordinal));
+            Assert.Contains("fp32", row);
+            Assert.Contains("UNAVAILABLE", row);
+            Assert.Contains("present", row);
+        }
+
+        Assert.Contains("565.4 KB", run.Output); // text-direction: 578,966 bytes
+        Assert.Contains("10.3 MB", run.Output); // text-recognition: 10,822,323 bytes
+    }
+
+    [Fact]
+    public async Task Models_EmptyFolder_ExitsWithCode2AndSaysWhatToAdd()
+    {
+        var empty = Directory.CreateTempSubdirectory("serverless-empty-").FullName;
+        try
+        {
+            var run = await CliRun.RunAsync(["models", "--models", empty, "--store", new Uri(empty).AbsoluteUri]);
+
+            Assert.Equal(ExitCodes.Usage, run.ExitCode);
+            Assert.Contains("no models found", run.Error);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(512, "512 B")]
+    [InlineData(578966, "565.4 KB")]
+    [InlineData(10822323, "10.3 MB")]
+    public void FormatSize_UsesBinaryUnits(long bytes, string expected) =>
+        Assert.Equal(expected, ModelsCommand.FormatSize(bytes));
+}

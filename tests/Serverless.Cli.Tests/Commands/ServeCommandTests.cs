@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using Serverless.Cli.Commands;
+using Serverless.Cli.Tests.Fixtures;
+
+namespace Serverless.Cli.Tests.Commands;
+
+/// <summary><c>serverless serve</c> option errors: human messages and non-zero exits, no stack traces.</summary>
+public sealed class ServeCommandTests
+{
+    [Theory]
+    [InlineData("70000")]
+    [InlineData("-1")]
+    public async Task Serve_PortOutOfRange_FailsSayingTheRange(string port)
+    {
+        var run = await CliRun.RunAsync(["serve", "--port", port, .. CliRun.RepoModels]);
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("out of range", run.Error);
+    }
+
+    [Fact]
+    public async Task Serve_PortNotANumber_FailsNamingTheOption()
+    {
+        var run = await CliRun.RunAsync(["serve", "--port", "eighty", .. CliRun.RepoModels]);
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("--port", run.Error);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_ExitsWithCode2SuggestingAnotherPort()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+
+        var run = await CliRun.RunAsync(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. CliRun.RepoModels]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains($"127.0.0.1:{port}", run.Error);
+        Assert.Contains("--port", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Fact]
+    public async Task Serve_HostThatIsNotAnAddress_ExitsWithCode2()
+    {
+        var run = await CliRun.RunAsync(["serve", "--host", "not an address", "--port", "0", .. CliRun.RepoModels]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("not an IP address", run.Error);
+    }
+}
