@@ -1,11 +1,9 @@
-using Serverless.Quantization.Onnx;
+using System.CommandLine;
+using Serverless.Quantization.Tool;
 
-var model = OnnxModelFile.Load(args[0]);
-foreach (var n in model.Graph.Node)
-{
-    if (args.Skip(1).Contains(n.OpType))
-    {
-        Console.WriteLine($"{n.OpType} {n.Name} in=[{string.Join(",", n.Input)}] out=[{string.Join(",", n.Output)}] attrs={string.Join(";", n.Attribute.Select(a => $"{a.Name}={a.I}/{a.F}/[{string.Join(",", a.Ints)}]"))}");
-    }
-}
-Console.WriteLine("value_info " + model.Graph.ValueInfo.Count);
+var root = new RootCommand("Int8 quantization of ONNX models (no Python needed).");
+root.Subcommands.Add(QuantizeCommand.Create());
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
+root.Subcommands.Add(MeasureCommand.Create());
+return root.Parse(args).Invoke();

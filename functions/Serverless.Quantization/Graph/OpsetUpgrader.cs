@@ -88,7 +88,7 @@ public static class OpsetUpgrader
             if (LastAxisOnly.Contains(node.OpType))
             {
                 var axis = GraphEdits.IntAttribute(node, "axis", 1);
-                if (from >= 13 || axis == -1)
+                if (target < 13 || axis == -1)
                 {
                     continue;
                 }

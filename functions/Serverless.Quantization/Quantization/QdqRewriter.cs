@@ -183,22 +183,22 @@ public static class QdqRewriter
         }
     }
 
-    internal static string DqName(string tensor) => tensor + "_DequantizeLinear_Output";
+    internal static string DqName(string tensor) => tensor + "_dq";
 
     private static bool IsWeightSlot(NodeProto node, int index, Dictionary<string, TensorProto> inits) =>
         index > 0 && inits.ContainsKey(node.Input[index]);
 
     private static void EmitActivationQdq(GraphProto graph, List<NodeProto> nodes, string tensor, QuantParams p, int zeroType)
     {
-        var scale = tensor + "_scale";
-        var zero = tensor + "_zero_point";
+        var scale = tensor + "_s";
+        var zero = tensor + "_zp";
         graph.Initializer.Add(TensorProtos.Float(scale, [], [p.Scale]));
         graph.Initializer.Add(zeroType == OnnxDataType.UInt8
             ? TensorProtos.UInt8(zero, [], [(byte)p.ZeroPoint])
             : TensorProtos.Int8(zero, [], [(sbyte)p.ZeroPoint]));
-        var q = tensor + "_QuantizeLinear_Output";
-        nodes.Add(GraphEdits.Node("QuantizeLinear", tensor + "_QuantizeLinear", [tensor, scale, zero], [q]));
-        nodes.Add(GraphEdits.Node("DequantizeLinear", tensor + "_DequantizeLinear", [q, scale, zero], [DqName(tensor)]));
+        var q = tensor + "_q";
+        nodes.Add(GraphEdits.Node("QuantizeLinear", tensor + "_Q", [tensor, scale, zero], [q]));
+        nodes.Add(GraphEdits.Node("DequantizeLinear", tensor + "_DQ", [q, scale, zero], [DqName(tensor)]));
     }
 
     private static void QuantizeWeights(GraphProto graph, List<NodeProto> nodes, NodeProto node, Dictionary<string, TensorProto> inits, SortedDictionary<string, QuantParams> quantized)
@@ -217,27 +217,33 @@ public static class QdqRewriter
         };
         var dims = w.Dims.ToArray();
         var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, axis);
-        var prefix = node.Name + "_" + w.Name;
-        graph.Initializer.Add(TensorProtos.Int8(prefix + "_quantized", dims, values));
-        graph.Initializer.Add(TensorProtos.Float(prefix + "_scale", [scales.Length], scales));
-        graph.Initializer.Add(TensorProtos.Int8(prefix + "_zero_point", [scales.Length], new sbyte[scales.Length]));
-        var dq = GraphEdits.Node("DequantizeLinear", prefix + "_DequantizeLinear", [prefix + "_quantized", prefix + "_scale", prefix + "_zero_point"], [prefix + "_dequantized"]);
+        // Weights are named after themselves (short names keep small models small); a weight shared by two
+        // nodes gets the node name too, since each node may need a different axis.
+        var prefix = inits.ContainsKey(w.Name + "_q") ? node.Name + "_" + w.Name : w.Name;
+        var qw = TensorProtos.Int8(prefix + "_q", dims, values);
+        graph.Initializer.Add(qw);
+        inits[qw.Name] = qw;
+        graph.Initializer.Add(TensorProtos.Float(prefix + "_s", [scales.Length], scales));
+        graph.Initializer.Add(TensorProtos.Int8(prefix + "_zp", [scales.Length], new sbyte[scales.Length]));
+        var dq = GraphEdits.Node("DequantizeLinear", prefix + "_DQ", [prefix + "_q", prefix + "_s", prefix + "_zp"], [prefix + "_dq"]);
         dq.Attribute.Add(GraphEdits.IntAttr("axis", axis));
         nodes.Add(dq);
-        node.Input[1] = prefix + "_dequantized";
+        node.Input[1] = prefix + "_dq";
 
         if (node.Input.Count > 2 && node.Input[2].Length > 0)
         {
             var b = inits[node.Input[2]];
             var inputScale = quantized[node.Input[0]].Scale;
             var (bq, bs) = QuantMath.BiasInt32(TensorProtos.ReadFloats(b), inputScale, scales);
-            var bp = node.Name + "_" + b.Name;
-            graph.Initializer.Add(TensorProtos.Int32(bp + "_quantized", [bq.Length], bq));
-            graph.Initializer.Add(TensorProtos.Float(bp + "_scale", [bs.Length], bs));
-            var bdq = GraphEdits.Node("DequantizeLinear", bp + "_DequantizeLinear", [bp + "_quantized", bp + "_scale"], [bp + "_dequantized"]);
+            var bp = inits.ContainsKey(b.Name + "_q") ? node.Name + "_" + b.Name : b.Name;
+            var qb = TensorProtos.Int32(bp + "_q", [bq.Length], bq);
+            graph.Initializer.Add(qb);
+            inits[qb.Name] = qb;
+            graph.Initializer.Add(TensorProtos.Float(bp + "_s", [bs.Length], bs));
+            var bdq = GraphEdits.Node("DequantizeLinear", bp + "_DQ", [bp + "_q", bp + "_s"], [bp + "_dq"]);
             bdq.Attribute.Add(GraphEdits.IntAttr("axis", 0));
             nodes.Add(bdq);
-            node.Input[2] = bp + "_dequantized";
+            node.Input[2] = bp + "_dq";
         }
     }
 }

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using System.Globalization;
+using Serverless.Quantization.Onnx;
+
+namespace Serverless.Quantization.Tool;
+
+/// <summary>`inspect MODEL`: opset, node count and op-type histogram of a model file.</summary>
+internal static class InspectCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "An .onnx file." };
+        var optimized = new Option<bool>("--optimized") { Description = "Count the ops of the graph ONNX Runtime builds (after fusions) instead of the file's." };
+        var command = new Command("inspect", "Print a model's opsets and op-type counts.") { model, optimized };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(optimized))
+            {
+                var counts = Quantization.OptimizedGraph.OpCounts(Core.Onnx.OnnxSessionFactory.Instance, parse.GetValue(model)!);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"optimized graph: {counts.Values.Sum()} nodes, {Quantization.OptimizedGraph.IntegerOpCount(counts)} integer ops"));
+                foreach (var (op, n) in counts.OrderByDescending(kv => kv.Value))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op,-28} {n}"));
+                }
+
+                return 0;
+            }
+
+            var m = OnnxModelFile.Load(parse.GetValue(model)!);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ir {m.IrVersion}, opsets {string.Join(", ", m.OpsetImport.Select(o => $"{(o.Domain.Length == 0 ? "ai.onnx" : o.Domain)}:{o.Version}"))}, {m.Graph.Node.Count} nodes, {m.Graph.Initializer.Count} initializers"));
+            foreach (var g in m.Graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {g.Key,-28} {g.Count()}"));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

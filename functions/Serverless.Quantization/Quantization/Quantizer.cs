@@ -1,0 +1,105 @@
+using Serverless.Core.Errors;
+using Serverless.Core.Inference;
+using Serverless.Quantization.Calibration;
+using Serverless.Quantization.Graph;
+using Serverless.Quantization.Onnx;
+using Serverless.Quantization.Proto;
+
+namespace Serverless.Quantization.Quantization;
+
+/// <summary>The quantized model and what was done to it.</summary>
+public sealed record QuantizationResult(ModelProto Model, QuantizationSummary Summary, int OpsetFrom, int OpsetTo, int FoldedBatchNorms);
+
+/// <summary>
+/// fp32 -> int8. Both modes first move Constant-node weights into initializers and fold
+/// BatchNormalization into Conv (PaddleOCR exports keep both apart), then raise the opset where the
+/// quantized ops need it. Static mode calibrates on the fp32 model before rewriting, so the ranges are
+/// of the real fp32 activations.
+/// </summary>
+public sealed class Quantizer
+{
+    /// <summary>Opset that per-channel QuantizeLinear/DequantizeLinear need (the axis attribute).</summary>
+    public const int StaticOpset = 13;
+
+    /// <summary>Opset that DynamicQuantizeLinear needs.</summary>
+    public const int DynamicOpset = 11;
+
+    private static readonly HashSet<string> CalibratedOps = new(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm", "Add", "Mul", "Relu", "Clip", "Softmax", "LogSoftmax", "Hardmax" };
+
+    private readonly IInferenceSessionFactory? _factory;
+    private readonly Action<string>? _progress;
+
+    public Quantizer(IInferenceSessionFactory? factory, Action<string>? progress = null)
+    {
+        _factory = factory;
+        _progress = progress;
+    }
+
+    public QuantizationResult Quantize(ModelProto source, QuantizerOptions options, IReadOnlyList<CalibrationSample>? samples = null, string modelName = "model")
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        var model = source.Clone();
+        var graph = model.Graph;
+        var from = OpsetUpgrader.DefaultDomainVersion(model);
+        GraphEdits.ConstantsToInitializers(graph);
+        var folded = BatchNormFolder.Fold(graph);
+        _progress?.Invoke($"{modelName}: opset {from}, {graph.Node.Count} nodes, {graph.Initializer.Count} initializers, {folded} BatchNormalization folded into Conv");
+
+        QuantizationSummary summary;
+        if (options.Mode == QuantizationMode.Dynamic)
+        {
+            OpsetUpgrader.Upgrade(model, DynamicOpset, modelName: modelName);
+            summary = DynamicRewriter.Rewrite(graph, options);
+        }
+        else
+        {
+            if (_factory is null)
+            {
+                throw new InvalidOperationException("Static quantization calibrates through ONNX Runtime; construct the Quantizer with a session factory.");
+            }
+
+            if (samples is null || samples.Count == 0)
+            {
+                throw InferenceException.BadInput($"Static quantization of '{modelName}' needs calibration samples; pass --calibration DIR (scripts/calibration/generate.sh makes one) or use --mode dynamic.", modelName);
+            }
+
+            var tensors = CalibrationTensors(graph);
+            _progress?.Invoke($"{modelName}: calibrating {tensors.Count} activation tensors on {samples.Count} samples ({options.Method})");
+            var stats = new Calibrator(_factory, _progress).Collect(model, tensors, samples, options.Method, options.HistogramBins, modelName);
+            OpsetUpgrader.Upgrade(model, StaticOpset, name => stats.TryGetValue(name, out var s) && s.Rank >= 0 ? s.Rank : null, modelName);
+            summary = QdqRewriter.Rewrite(graph, Calibrator.Ranges(stats, options), options);
+        }
+
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "serverless.quantization", Value = options.Describe() });
+        _progress?.Invoke($"{modelName}: {summary}");
+        return new QuantizationResult(model, summary, from, OpsetUpgrader.DefaultDomainVersion(model), folded);
+    }
+
+    /// <summary>Float activations read or written by the ops the rewriter may quantize (plus Softmax inputs, whose rank the opset upgrade checks).</summary>
+    public static List<string> CalibrationTensors(GraphProto graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var types = ElementTypes.Infer(graph);
+        var inits = GraphEdits.Initializers(graph);
+        var names = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            if (node.Domain.Length != 0 || !CalibratedOps.Contains(node.OpType))
+            {
+                continue;
+            }
+
+            foreach (var name in node.Input.Concat(node.Output))
+            {
+                if (name.Length > 0 && !inits.ContainsKey(name) && types.TryGetValue(name, out var t) && t == OnnxDataType.Float && seen.Add(name))
+                {
+                    names.Add(name);
+                }
+            }
+        }
+
+        return names;
+    }
+}
