@@ -188,4 +188,40 @@ public class OnnxSessionRunTests
         });
         Assert.Equal(0, failures);
     }
+
+    [Fact]
+    public async Task Dispose_WhileARunIsInFlight_LetsTheRunFinishAndRefusesLaterRuns()
+    {
+        var session = OnnxSessionFactory.Instance.Create("matmul-chain", TinyModels.MatMulChain(128, 400), OneThread);
+        using var x = new HostTensor();
+        x.Initialize("x", TensorElementType.Float, [128, 128]);
+        x.GetSpan<float>().Fill(0f);
+        using var started = new ManualResetEventSlim();
+        var run = Task.Run(() =>
+        {
+            var results = new IOutputTensor?[1];
+            started.Set();
+            session.Run([x], [0], results);
+            using var y = results[0]!;
+            return y.Shape.ToArray();
+        });
+        started.Wait();
+        await Task.Delay(20);
+        session.Dispose(); // the native session is released only when the run above lets go of it
+
+        var shape = await run;
+        Assert.Equal(new long[] { 128, 128 }, shape);
+        Assert.Throws<ObjectDisposedException>(() => session.Run([x], [0], new IOutputTensor?[1]));
+    }
+
+    [Fact]
+    public void Run_WithAnOutputIndexOutOfRange_ThrowsArgumentOutOfRange()
+    {
+        using var session = AddSub();
+        using var a = Floats("a", [1, 3], 1, 2, 3);
+        using var b = Floats("b", [1, 3], 1, 2, 3);
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.Run([a, b], [2], new IOutputTensor?[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => session.Run([a, b], [-1], new IOutputTensor?[1]));
+        Assert.Throws<ArgumentException>(() => session.Run([a, b], [0, 1], new IOutputTensor?[1]));
+    }
 }
