@@ -30,6 +30,9 @@ internal sealed class BatchScoring : Construct
     public const int MaxReceiveCount = 3;
     public const int BatchSize = 2;
 
+    /// <summary>Where continuation markers go: a '.continue' folder beside each input.</summary>
+    public const string ContinuationMarkerPrefix = ModelStorage.IncomingPrefix + "*/.continue/";
+
     public BatchScoring(Construct scope, string id, InfraSettings settings, ModelStorage storage, IReadOnlyList<ModelManifest> models) : base(scope, id)
     {
         DeadLetterQueue = new Queue(this, "DeadLetters", new QueueProps
@@ -80,9 +83,15 @@ internal sealed class BatchScoring : Construct
             },
         });
 
+        // The batch scorer (Serverless.Core/Batch, Serverless.Lambda/Batch) reads inputs, writes results and
+        // reads back its own checkpoints and parts under results/, and, in the default continuation mode,
+        // writes a marker next to an unfinished input (incoming/<model>/.continue/<tag>.json) whose creation
+        // event resumes the job. It never deletes.
         var role = Function.Role!;
         S3Access.AddTo(role, S3Access.ReadPrefix(storage.BatchBucket, ModelStorage.IncomingPrefix));
+        S3Access.AddTo(role, S3Access.ReadPrefix(storage.BatchBucket, ModelStorage.ResultsPrefix));
         role.AddToPrincipalPolicy(S3Access.WritePrefix(storage.BatchBucket, ModelStorage.ResultsPrefix));
+        role.AddToPrincipalPolicy(S3Access.WritePrefix(storage.BatchBucket, ContinuationMarkerPrefix));
         foreach (var model in models)
         {
             S3Access.AddTo(role, S3Access.ReadPrefix(storage.ModelBucket, ModelStorage.ModelPrefix + model.Name + "/"));

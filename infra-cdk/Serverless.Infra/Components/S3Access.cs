@@ -31,11 +31,14 @@ internal static class S3Access
         });
     }
 
-    /// <summary>PutObject under <paramref name="prefix"/> only.</summary>
+    /// <summary>
+    /// PutObject (which also covers the multipart upload calls) and AbortMultipartUpload, so a failed large
+    /// upload can be cleaned up, under <paramref name="prefix"/> only. The prefix may hold a '*' segment.
+    /// </summary>
     public static PolicyStatement WritePrefix(IBucket bucket, string prefix) => new(new PolicyStatementProps
     {
         Sid = Sid("Write", prefix),
-        Actions = ["s3:PutObject"],
+        Actions = ["s3:PutObject", "s3:AbortMultipartUpload"],
         Resources = [bucket.ArnForObjects(prefix + "*")],
     });
 
@@ -49,5 +52,5 @@ internal static class S3Access
 
     // Sids must be alphanumeric; they make the synthesized policies readable in the console.
     private static string Sid(string verb, string prefix) =>
-        verb + string.Concat(prefix.Split('/', '-', '_', '.').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
+        verb + string.Concat(prefix.Split('/', '-', '_', '.', '*').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
 }

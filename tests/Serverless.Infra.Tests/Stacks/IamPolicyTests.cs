@@ -73,7 +73,7 @@ public sealed class IamPolicyTests(MixedModelsFixture fixture)
                 {
                     var tail = Cfn.LiteralTail(resource);
                     Assert.True(tail is not "/*" and not "", $"{policy}: {string.Join(",", Actions(statement))} on a whole bucket");
-                    Assert.Matches(@"^/(models/([a-z0-9._-]+/)?\*|incoming/\*|results/\*|[0-9a-f]{64}\.zip)$", tail);
+                    Assert.Matches(@"^/(models/([a-z0-9._-]+/)?\*|incoming/\*|incoming/\*/\.continue/\*|results/\*|[0-9a-f]{64}\.zip)$", tail);
                 }
             }
         }
@@ -106,8 +106,11 @@ public sealed class IamPolicyTests(MixedModelsFixture fixture)
 
         var reads = statements.Where(s => Actions(s).Contains("s3:GetObject")).SelectMany(s => Cfn.Items(s.GetProperty("Resource"))).Select(Cfn.LiteralTail).Order().ToList();
         var writes = statements.Where(s => Actions(s).Contains("s3:PutObject")).SelectMany(s => Cfn.Items(s.GetProperty("Resource"))).Select(Cfn.LiteralTail).ToList();
+        Assert.All(statements.Where(s => Actions(s).Contains("s3:PutObject")), s => Assert.Equal(["s3:PutObject", "s3:AbortMultipartUpload"], Actions(s)));
 
-        Assert.Equal(["/incoming/*", $"/models/{MixedModelsFixture.Small}/*", $"/models/{MixedModelsFixture.Large}/*"], reads);
-        Assert.Equal(["/results/*"], writes);
+        Assert.Equal(["/incoming/*", $"/models/{MixedModelsFixture.Small}/*", $"/models/{MixedModelsFixture.Large}/*", "/results/*"], reads);
+        // Results, and the continuation markers beside unfinished inputs; never inputs themselves.
+        Assert.Equal(["/incoming/*/.continue/*", "/results/*"], writes.Order());
+        Assert.DoesNotContain(statements, s => Actions(s).Any(a => a.StartsWith("s3:Delete", StringComparison.Ordinal)));
     }
 }
