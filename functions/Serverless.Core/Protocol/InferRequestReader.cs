@@ -97,7 +97,7 @@ internal static class InferRequestReader
         {
             if (reader.ValueTextEquals("name"u8))
             {
-                Expect(ref reader, JsonTokenType.String, context, $"inputs[{k}].name must be a string.");
+                Expect(ref reader, JsonTokenType.String, context, "inputs[#].name must be a string.", k);
                 index = reader.ValueIsEscaped ? signature.FindInput(Encoding.UTF8.GetBytes(reader.GetString()!)) : signature.FindInput(reader.ValueSpan);
                 if (index < 0)
                 {
@@ -113,7 +113,7 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("datatype"u8))
             {
-                Expect(ref reader, JsonTokenType.String, context, $"inputs[{k}].datatype must be a string such as \"FP32\".");
+                Expect(ref reader, JsonTokenType.String, context, "inputs[#].datatype must be a string such as \"FP32\".", k);
                 if (!TensorElementTypes.TryParseProtocolName(reader.ValueSpan, out type))
                 {
                     throw Bad(context, $"inputs[{k}].datatype \"{reader.GetString()}\" is not a protocol datatype; use one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES.");
@@ -121,7 +121,7 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("shape"u8))
             {
-                Expect(ref reader, JsonTokenType.StartArray, context, $"inputs[{k}].shape must be an array of integers, e.g. [1,3,48,192].");
+                Expect(ref reader, JsonTokenType.StartArray, context, "inputs[#].shape must be an array of integers, e.g. [1,3,48,192].", k);
                 rank = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
@@ -147,7 +147,7 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
-                Expect(ref reader, JsonTokenType.StartObject, context, $"inputs[{k}].parameters must be an object.");
+                Expect(ref reader, JsonTokenType.StartObject, context, "inputs[#].parameters must be an object.", k);
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("binary_data_size"u8))
@@ -248,7 +248,7 @@ internal static class InferRequestReader
         {
             if (reader.ValueTextEquals("name"u8))
             {
-                Expect(ref reader, JsonTokenType.String, context, $"outputs[{k}].name must be a string.");
+                Expect(ref reader, JsonTokenType.String, context, "outputs[#].name must be a string.", k);
                 index = reader.ValueIsEscaped ? signature.FindOutput(Encoding.UTF8.GetBytes(reader.GetString()!)) : signature.FindOutput(reader.ValueSpan);
                 if (index < 0)
                 {
@@ -257,12 +257,12 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
-                Expect(ref reader, JsonTokenType.StartObject, context, $"outputs[{k}].parameters must be an object.");
+                Expect(ref reader, JsonTokenType.StartObject, context, "outputs[#].parameters must be an object.", k);
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     if (reader.ValueTextEquals("binary_data"u8))
                     {
-                        binary = ReadBool(ref reader, context, $"outputs[{k}].parameters.binary_data");
+                        binary = ReadBool(ref reader, context, "outputs[#].parameters.binary_data", k);
                         binarySet = true;
                     }
                     else
@@ -364,23 +364,25 @@ internal static class InferRequestReader
         return tensor;
     }
 
-    private static bool ReadBool(ref Utf8JsonReader reader, InferContext context, string what)
+    private static bool ReadBool(ref Utf8JsonReader reader, InferContext context, string what, int index = -1)
     {
         reader.Read();
         return reader.TokenType switch
         {
             JsonTokenType.True => true,
             JsonTokenType.False => false,
-            _ => throw Bad(context, $"{what} must be true or false."),
+            _ => throw Bad(context, (index < 0 ? what : what.Replace("#", index.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)) + " must be true or false."),
         };
     }
 
-    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, InferContext context, string message)
+    // The message is a constant with '#' for the element index, formatted only on failure so that the
+    // success path builds no strings.
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, InferContext context, string message, int index = -1)
     {
         reader.Read();
         if (reader.TokenType != type)
         {
-            throw Bad(context, message);
+            throw Bad(context, index < 0 ? message : message.Replace("#", index.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
     }
 
