@@ -1,8 +1,146 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Serverless.Core.Inference;
+using Serverless.Core.Onnx;
+using Serverless.Core.Tensors;
+using Serverless.Quantization.Calibration;
+using Serverless.Quantization.Evaluation;
 
 namespace Serverless.Quantization.Tool;
 
+/// <summary>What one child process measured for one model file.</summary>
+internal sealed record Measurement(double SessionMs, double WarmP50Ms, long PeakRssKb, List<float[]> Outputs, List<string> Texts);
+
+/// <summary>
+/// Hidden `measure` command: the report starts one child process per model and precision so session
+/// time and peak RSS (VmHWM) belong to that model alone. It runs the whole evaluation set and writes
+/// the raw outputs (or decoded strings) as JSON for the parent to compare.
+/// </summary>
 internal static class MeasureCommand
 {
-    public static Command Create() => new("measure", "internal") { Hidden = true };
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Required = true };
+        var preset = new Option<string>("--preset") { Required = true };
+        var set = new Option<string>("--set") { Required = true };
+        var output = new Option<string>("--out") { Required = true };
+        var dictionary = new Option<string?>("--dictionary");
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 30 };
+        var command = new Command("measure", "Measure one model in this process (used by report).") { model, preset, set, output, dictionary, runs };
+        command.Hidden = true;
+        command.SetAction(parse =>
+        {
+            var m = Measure(parse.GetValue(model)!, SampleSets.ParsePreset(parse.GetValue(preset)!), parse.GetValue(set)!, parse.GetValue(dictionary), parse.GetValue(runs));
+            File.WriteAllText(parse.GetValue(output)!, JsonSerializer.Serialize(m));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Measurement Measure(string modelPath, Preset preset, string setDir, string? dictionaryPath, int runs)
+    {
+        var settings = new SessionSettings { IntraOpThreads = Environment.ProcessorCount };
+        var clock = Stopwatch.StartNew();
+        using var session = OnnxSessionFactory.Instance.Create("measure", modelPath, settings);
+        var sessionMs = clock.Elapsed.TotalMilliseconds;
+        var outputs = new List<float[]>();
+        var texts = new List<string>();
+        var decoder = dictionaryPath is null ? null : CtcDecoder.FromFile(dictionaryPath);
+        IReadOnlyList<CalibrationSample> timing;
+        if (preset == Preset.VoiceActivity)
+        {
+            // Each clip is streamed chunk by chunk with the recurrent state carried, as the model is used.
+            var probabilities = new List<float>();
+            foreach (var (_, _, audio) in SampleSets.ReadSpeech(setDir))
+            {
+                var state = new float[2 * 128];
+                for (var start = 0; start + SampleSets.VadChunk <= audio.Length; start += SampleSets.VadChunk)
+                {
+                    var result = Run(session, new CalibrationSample("chunk", SampleSets.VadInputs(audio.AsSpan(start, SampleSets.VadChunk), state)));
+                    probabilities.Add(result[0][0]);
+                    state = result[1];
+                }
+            }
+
+            outputs.Add([.. probabilities]);
+            timing = SampleSets.Load(setDir, preset, 1);
+        }
+        else
+        {
+            var samples = SampleSets.Load(setDir, preset);
+            foreach (var sample in samples)
+            {
+                var result = Run(session, sample, out var shape);
+                if (decoder is not null)
+                {
+                    texts.Add(decoder.Decode(result[0], (int)shape[1], (int)shape[2]));
+                }
+                else
+                {
+                    outputs.Add(result[0]);
+                }
+            }
+
+            timing = [samples[0]];
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            Run(session, timing[0]);
+        }
+
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            clock.Restart();
+            Run(session, timing[0]);
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+
+        Array.Sort(times);
+        return new Measurement(sessionMs, times[runs / 2], PeakRssKb(), outputs, texts);
+    }
+
+    private static float[][] Run(IInferenceSession session, CalibrationSample sample) => Run(session, sample, out _);
+
+    private static float[][] Run(IInferenceSession session, CalibrationSample sample, out long[] firstShape)
+    {
+        var inputs = sample.Inputs.Select(t => t.ToHostTensor()).ToArray();
+        var indices = Enumerable.Range(0, session.Outputs.Count).ToArray();
+        var results = new IOutputTensor?[indices.Length];
+        try
+        {
+            session.Run(inputs, indices, results);
+            firstShape = results[0]!.Shape.ToArray();
+            return results.Select(r => MemoryMarshal.Cast<byte, float>(r!.Bytes).ToArray()).ToArray();
+        }
+        finally
+        {
+            foreach (var t in inputs)
+            {
+                t.Dispose();
+            }
+
+            foreach (var r in results)
+            {
+                r?.Dispose();
+            }
+        }
+    }
+
+    private static long PeakRssKb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        return -1;
+    }
 }

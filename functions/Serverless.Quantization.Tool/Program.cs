@@ -3,6 +3,7 @@ using Serverless.Quantization.Tool;
 
 var root = new RootCommand("Int8 quantization of ONNX models (no Python needed).");
 root.Subcommands.Add(QuantizeCommand.Create());
+root.Subcommands.Add(QuantizeModelsCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MeasureCommand.Create());

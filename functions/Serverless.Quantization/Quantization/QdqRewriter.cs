@@ -266,5 +266,5 @@ public sealed class QuantizationSummary
     internal void Count(string op) => QuantizedByOp[op] = QuantizedByOp.GetValueOrDefault(op) + 1;
 
     public override string ToString() =>
-        $"quantized {Total} nodes ({string.Join(", ", QuantizedByOp.Select(kv => $"{kv.Key} {kv.Value}"))}), {QuantizedTensors} activation tensors, {FoldedActivations} Relu/Clip folded, {Excluded.Count} excluded, {Skipped.Count} skipped";
+        $"quantized {Total} nodes ({string.Join(", ", QuantizedByOp.Select(kv => $"{kv.Key} {kv.Value}"))}), {QuantizedTensors} activation tensors, {FoldedActivations} Relu/Clip folded, {Excluded.Count} excluded, {Skipped.Count} skipped" + (Total == 0 && Skipped.Count > 0 ? $" ({Skipped[^1]})" : string.Empty);
 }

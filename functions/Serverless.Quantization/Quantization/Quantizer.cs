@@ -66,9 +66,17 @@ public sealed class Quantizer
 
             var tensors = CalibrationTensors(graph);
             _progress?.Invoke($"{modelName}: calibrating {tensors.Count} activation tensors on {samples.Count} samples ({options.Method})");
-            var stats = new Calibrator(_factory, _progress).Collect(model, tensors, samples, options.Method, options.HistogramBins, modelName);
+            // A graph with nothing quantizable at its top level (e.g. all weights inside If branches) needs no run.
+            var stats = tensors.Count == 0
+                ? new Dictionary<string, TensorStatistics>()
+                : new Calibrator(_factory, _progress).Collect(model, tensors, samples, options.Method, options.HistogramBins, modelName);
             OpsetUpgrader.Upgrade(model, StaticOpset, name => stats.TryGetValue(name, out var s) && s.Rank >= 0 ? s.Rank : null, modelName);
             summary = QdqRewriter.Rewrite(graph, Calibrator.Ranges(stats, options), options);
+        }
+
+        if (summary.Total == 0 && graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)))
+        {
+            summary.Skipped.Add("the graph keeps its layers inside control-flow subgraphs (If/Loop), which this quantizer does not rewrite");
         }
 
         model.MetadataProps.Add(new StringStringEntryProto { Key = "serverless.quantization", Value = options.Describe() });
