@@ -142,7 +142,10 @@ public sealed class LambdaRuntimeLoop
             }
             catch (RuntimeApiException ex) when (!ex.IsFatal)
             {
-                error = LambdaError.FromException(ex, "Runtime");
+                error = LambdaError.FromException(ex, "Runtime") with
+                {
+                    ErrorMessage = $"The Runtime API refused the {buffer.WrittenCount}-byte response with status {ex.StatusCode}: {ex.Message}",
+                };
             }
         }
 
