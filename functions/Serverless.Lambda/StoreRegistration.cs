@@ -8,6 +8,6 @@ internal static class StoreRegistration
     public static void RegisterAll(ObjectStoreResolver resolver)
     {
         ArgumentNullException.ThrowIfNull(resolver);
-        // s3:// is registered here once Serverless.Storage.S3 is referenced.
+        Serverless.Storage.S3.S3ObjectStore.Register(resolver);
     }
 }
