@@ -38,6 +38,7 @@ internal static class CliApp
         root.Add(ServeCommand.Create(console, verbose));
         root.Add(InferCommand.Create(console, verbose));
         root.Add(ModelsCommand.Create(console, verbose));
+        root.Add(PublishCommand.Create(console, verbose));
         return root;
     }
 }

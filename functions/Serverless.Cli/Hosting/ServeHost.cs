@@ -125,6 +125,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(console);
         var root = BaseAddress.ToString().TrimEnd('/');
         var repository = _components.Repository;
+        await console.Output.WriteLineAsync($"Serving {repository.Manifests.Count} model(s) from {_components.Source}").ConfigureAwait(false);
         var width = repository.Manifests.Count == 0 ? 0 : repository.Manifests.Max(m => m.Name.Length);
         foreach (var manifest in repository.Manifests)
         {

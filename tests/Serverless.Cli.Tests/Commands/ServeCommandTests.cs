@@ -44,6 +44,20 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_PortInUse_AsChildProcess_PrintsOneLineAndNoStackTraceAnywhere()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var run = await CliProcess.RunAsync(new Dictionary<string, string?>(), "serve", "--port", port);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("address already in use", run.Error);
+        Assert.DoesNotContain("   at ", run.Output + run.Error);
+    }
+
+    [Fact]
     public async Task Serve_HostThatIsNotAnAddress_ExitsWithCode2()
     {
         var run = await CliRun.RunAsync(["serve", "--host", "not an address", "--port", "0", .. CliRun.RepoModels]);

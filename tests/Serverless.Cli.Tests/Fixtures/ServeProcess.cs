@@ -66,9 +66,25 @@ internal sealed partial class ServeProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>serverless serve --port 0 [args]</c> and returns once it prints its address.</summary>
-    public static async Task<ServeProcess> StartAsync(params string[] args)
+    public static Task<ServeProcess> StartAsync(params string[] args) => StartAsync(new Dictionary<string, string?>(), null, args);
+
+    /// <summary>As <see cref="StartAsync(string[])"/>, with environment variables set (or removed, for null values).</summary>
+    public static async Task<ServeProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, string? workingDirectory, params string[] args)
     {
         var start = StartInfo(["serve", "--port", "0", .. args]);
+        start.WorkingDirectory = workingDirectory ?? start.WorkingDirectory;
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         var startedAt = Stopwatch.GetTimestamp();
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the CLI");
         var serve = new ServeProcess(process) { StartedAt = startedAt };
