@@ -89,15 +89,17 @@ public static class QdqRewriter
             }
         }
 
+        // A MatMul/Gemm whose output cannot be quantized (a graph output) still gains: DQ -> MatMul without a
+        // trailing Q becomes MatMulIntegerToFloat. A Conv would stay fp32 behind an extra DQ, so it is skipped.
         foreach (var node in chosen)
         {
-            if (!IsActivation(node.Output[0]))
+            if (!IsActivation(node.Output[0]) && node.OpType is not ("MatMul" or "Gemm"))
             {
                 summary.Skipped.Add($"{node.Name} (output '{node.Output[0]}' has no calibrated range or is a graph output)");
             }
         }
 
-        chosen.RemoveAll(n => !IsActivation(n.Output[0]));
+        chosen.RemoveAll(n => !IsActivation(n.Output[0]) && n.OpType is not ("MatMul" or "Gemm"));
 
         // 3. Quantization parameters of every activation touched.
         var quantized = new SortedDictionary<string, QuantParams>(StringComparer.Ordinal);
