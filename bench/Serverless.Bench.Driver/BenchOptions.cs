@@ -1,0 +1,75 @@
+using System.Globalization;
+
+namespace Serverless.Bench.Driver;
+
+/// <summary>The driver's command line (bench/run.sh fills it); every figure count has a default that keeps a full run short.</summary>
+internal sealed record BenchOptions
+{
+    public required string Server { get; init; }
+
+    public string Node { get; init; } = "node";
+
+    public required string NodePeer { get; init; }
+
+    public required string Store { get; init; }
+
+    public required string Models { get; init; }
+
+    public required string Output { get; init; }
+
+    public string CacheDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "serverless-bench-cache");
+
+    public int ColdRuns { get; init; } = 10;
+
+    public int DirectionRequests { get; init; } = 500;
+
+    public int DetectionRequests { get; init; } = 40;
+
+    public string? BdnReport { get; init; }
+
+    public string PublishCommand { get; init; } = "(not given)";
+
+    public string BdnCommand { get; init; } = "(not given)";
+
+    public string DriverCommand { get; init; } = "(not given)";
+
+    public string TrimNote { get; init; } = "(not given)";
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"Expected '--name value' pairs; '{args[i]}' has no value. See bench/README.md.");
+            }
+
+            values[args[i][2..]] = args[++i];
+        }
+
+        string Required(string name) => values.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is required. See bench/README.md.");
+        int Number(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        string Text(string name, string fallback) => values.TryGetValue(name, out var v) ? v : fallback;
+
+        var defaults = new BenchOptions { Server = "", NodePeer = "", Store = "", Models = "", Output = "" };
+        return new BenchOptions
+        {
+            Server = Path.GetFullPath(Required("server")),
+            Node = Text("node", defaults.Node),
+            NodePeer = Path.GetFullPath(Required("node-peer")),
+            Store = Path.GetFullPath(Required("store")),
+            Models = Path.GetFullPath(Required("models")),
+            Output = Path.GetFullPath(Required("out")),
+            CacheDirectory = Text("cache-dir", defaults.CacheDirectory),
+            ColdRuns = Number("cold-runs", defaults.ColdRuns),
+            DirectionRequests = Number("direction-requests", defaults.DirectionRequests),
+            DetectionRequests = Number("detection-requests", defaults.DetectionRequests),
+            BdnReport = values.GetValueOrDefault("bdn-report"),
+            PublishCommand = Text("publish-command", defaults.PublishCommand),
+            BdnCommand = Text("bdn-command", defaults.BdnCommand),
+            DriverCommand = Text("driver-command", defaults.DriverCommand),
+            TrimNote = Text("trim-note", defaults.TrimNote),
+        };
+    }
+}

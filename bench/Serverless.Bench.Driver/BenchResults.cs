@@ -1,0 +1,33 @@
+namespace Serverless.Bench.Driver;
+
+/// <summary>One line of the warm table: a server, workload and format, with the in-process depths for our server.</summary>
+internal sealed record WarmRow(string Server, string Workload, string Format, int Requests, Stats EndToEnd, Stats? InProcess, Stats? RawRun, long RequestBytes, long ResponseBytes);
+
+/// <summary>Everything one run measured, handed to <see cref="ReportWriter"/>.</summary>
+internal sealed record BenchResults
+{
+    public required MachineInfo Machine { get; init; }
+
+    public required DateTime StartedUtc { get; init; }
+
+    public required string LoadAtStart { get; init; }
+
+    public required string LoadAtEnd { get; init; }
+
+    public required string OursCommand { get; init; }
+
+    public required string NodeCommand { get; init; }
+
+    public required int IntraOpThreads { get; init; }
+
+    public required IReadOnlyList<ColdStartSample> OursCold { get; init; }
+
+    public required IReadOnlyList<ColdStartSample> NodeCold { get; init; }
+
+    public required IReadOnlyList<WarmRow> Warm { get; init; }
+
+    /// <summary>Per workload: the largest difference between our output and the Node peer's for the same input.</summary>
+    public required IReadOnlyList<(string Workload, double MaxAbsDiff)> Agreement { get; init; }
+
+    public required TimeSpan Duration { get; init; }
+}

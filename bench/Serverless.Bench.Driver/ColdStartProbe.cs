@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+
+namespace Serverless.Bench.Driver;
+
+/// <summary>
+/// One cold start: exec to the first 200 OK of an infer request, exec to the moment the port first accepted
+/// a connection (the rest is model load and the first request), and the peak RSS right after the response.
+/// </summary>
+internal readonly record struct ColdStartSample(double Milliseconds, double AcceptMilliseconds, long PeakRssKb);
+
+/// <summary>
+/// Measures cold start the way a platform experiences it: start the process, connect as soon as the port
+/// accepts (polled every millisecond through the HTTP client's connect callback, so the first accepted
+/// connection carries the request), send one infer request and stop the clock on the 200 OK. Each start
+/// gets a fresh client, so nothing is reused between processes.
+/// </summary>
+internal static class ColdStartProbe
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<ColdStartSample> MeasureAsync(ServerCommand command, Payloads payload, string expectedOutput)
+    {
+        var port = ServerProcess.FreePort();
+        var server = ServerProcess.Start(command, port);
+        await using (server.ConfigureAwait(false))
+        {
+            var accepted = 0L;
+            using var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, ct) =>
+                {
+                    var stream = await ConnectWhenAcceptingAsync(server, context, ct).ConfigureAwait(false);
+                    accepted = Stopwatch.GetTimestamp();
+                    return stream;
+                },
+            };
+            using var client = new HttpClient(handler) { Timeout = Timeout, BaseAddress = server.BaseAddress };
+            using var content = new ByteArrayContent(payload.Json);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            using var response = await client.PostAsync(new Uri($"/v2/models/{payload.Model}/infer", UriKind.Relative), content).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            var elapsed = Stopwatch.GetElapsedTime(server.StartTimestamp).TotalMilliseconds;
+            var rss = server.PeakRssKb();
+            if (response.StatusCode != HttpStatusCode.OK || !body.Contains(expectedOutput, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"{command.Name}: the first infer answered {(int)response.StatusCode}: {Truncate(body)}\n{server.Tail()}");
+            }
+
+            return new ColdStartSample(elapsed, Stopwatch.GetElapsedTime(server.StartTimestamp, accepted).TotalMilliseconds, rss);
+        }
+    }
+
+    private static async ValueTask<Stream> ConnectWhenAcceptingAsync(ServerProcess server, SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var endpoint = new IPEndPoint(IPAddress.Loopback, context.DnsEndPoint.Port);
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                socket.Dispose();
+                if (server.HasExited)
+                {
+                    throw new InvalidOperationException($"The server exited before it listened:\n{server.Tail()}", ex);
+                }
+
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal static string Truncate(string text) => text.Length <= 400 ? text : text[..400] + "...";
+}

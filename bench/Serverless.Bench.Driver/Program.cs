@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Serverless.Bench.Driver;
+
+// See bench/README.md. Usage: Serverless.Bench.Driver --server PUBLISHED/serverless --node-peer bench/node-peer/server.js
+//   --store .cache/store --models models --out bench/results/DATE.md [--cold-runs 10] [--direction-requests 500] ...
+var options = BenchOptions.Parse(args);
+var clock = Stopwatch.StartNew();
+var started = DateTime.UtcNow;
+var loadAtStart = MachineInfo.LoadAverage();
+var machine = MachineInfo.Read(options.Node);
+Directory.CreateDirectory(options.CacheDirectory);
+
+var ours = new ServerCommand("serverless (published)", options.Server, ["serve", "--port", "{port}"], new Dictionary<string, string?>
+{
+    ["MODEL_STORE"] = "file://" + options.Store,
+    ["SERVERLESS_MODELS_DIR"] = options.Models,
+    ["MODEL_CACHE_DIR"] = options.CacheDirectory,
+
+    // The published folder carries libonnxruntime.so.1 itself: measure the shipping layout, not the dev override.
+    ["SERVERLESS_ORT_LIBRARY"] = null,
+});
+var node = new ServerCommand("Node.js peer", options.Node, [options.NodePeer, "--port", "{port}", "--store", options.Store], new Dictionary<string, string?>());
+
+Console.WriteLine($"load average {loadAtStart}; building payloads");
+var direction = Payloads.Create("text-direction", "x", [1, 3, 48, 192], seed: 7);
+var detection = Payloads.Create("text-detection", "x", [1, 3, 640, 640], seed: 11);
+
+// Cold start: one untimed start of each first (page cache), then alternate so drift in load hits both alike.
+Console.WriteLine($"cold start: {options.ColdRuns} starts each, alternating");
+await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0");
+await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0");
+var oursCold = new List<ColdStartSample>();
+var nodeCold = new List<ColdStartSample>();
+for (var i = 0; i < options.ColdRuns; i++)
+{
+    oursCold.Add(await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0"));
+    nodeCold.Add(await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0"));
+    Console.WriteLine($"  #{i + 1}: ours {oursCold[^1].Milliseconds:F0} ms (port at {oursCold[^1].AcceptMilliseconds:F0}) {oursCold[^1].PeakRssKb / 1024.0:F0} MB, node {nodeCold[^1].Milliseconds:F0} ms (port at {nodeCold[^1].AcceptMilliseconds:F0}) {nodeCold[^1].PeakRssKb / 1024.0:F0} MB");
+}
+
+// Warm: both servers up at once (idle ones cost nothing: spinning is off in both), requests interleaved.
+var warm = new List<WarmRow>();
+var agreement = new List<(string, double)>();
+var oursServer = ServerProcess.Start(ours, ServerProcess.FreePort());
+var nodeServer = ServerProcess.Start(node, ServerProcess.FreePort());
+await using (oursServer)
+await using (nodeServer)
+{
+    await WaitForPortAsync(oursServer);
+    await WaitForPortAsync(nodeServer);
+    using var oursClient = KeepAliveClient(oursServer);
+    using var nodeClient = KeepAliveClient(nodeServer);
+    foreach (var (payload, outputShape, requests, warmup) in new[]
+    {
+        (direction, new long[] { 1, 2 }, options.DirectionRequests, 100),
+        (detection, new long[] { 1, 1, 640, 640 }, options.DetectionRequests, 3),
+    })
+    {
+        using var raw = new RawRunner(Path.Combine(options.Store, payload.Model, "1", "model.onnx"), payload, outputShape);
+        var oursJson = new HttpLane(ours.Name, oursClient, payload, binary: false);
+        var oursBinary = new HttpLane(ours.Name, oursClient, payload, binary: true);
+        var nodeJson = new HttpLane(node.Name, nodeClient, payload, binary: false);
+        foreach (var lane in new[] { oursJson, oursBinary, nodeJson })
+        {
+            await lane.ValidateAsync();
+        }
+
+        agreement.Add(($"{payload.Model} {payload.ShapeText}", MaxAbsDiff(oursJson.FirstOutput, nodeJson.FirstOutput)));
+        Console.WriteLine($"warm {payload.Model}: {warmup} warm-up + {requests} iterations of 6 interleaved lanes");
+        var stats = await Interleaver.RunAsync(
+        [
+            oursJson.TimeAsync,
+            oursBinary.TimeAsync,
+            nodeJson.TimeAsync,
+            () => Task.FromResult(raw.Codec(binary: false)),
+            () => Task.FromResult(raw.Codec(binary: true)),
+            () => Task.FromResult(raw.Run()),
+        ], warmup, requests);
+        var workload = $"{payload.Model} {payload.ShapeText}";
+        warm.Add(new WarmRow(ours.Name, workload, "JSON", requests, stats[0], stats[3], stats[5], oursJson.RequestBytes, oursJson.ResponseBytes));
+        warm.Add(new WarmRow(ours.Name, workload, "binary", requests, stats[1], stats[4], stats[5], oursBinary.RequestBytes, oursBinary.ResponseBytes));
+        warm.Add(new WarmRow(node.Name, workload, "JSON", requests, stats[2], null, null, nodeJson.RequestBytes, nodeJson.ResponseBytes));
+        foreach (var row in warm.TakeLast(3))
+        {
+            Console.WriteLine($"  {row.Server} {row.Format}: p50 {row.EndToEnd.Median:F2} ms p99 {row.EndToEnd.P99:F2} ms (raw Run p50 {row.RawRun?.Median:F2})");
+        }
+    }
+}
+
+var results = new BenchResults
+{
+    Machine = machine,
+    StartedUtc = started,
+    LoadAtStart = loadAtStart,
+    LoadAtEnd = MachineInfo.LoadAverage(),
+    OursCommand = ours.Display(8080),
+    NodeCommand = node.Display(8090),
+    IntraOpThreads = Serverless.Core.Inference.SessionSettings.Default.EffectiveIntraOpThreads,
+    OursCold = oursCold,
+    NodeCold = nodeCold,
+    Warm = warm,
+    Agreement = agreement,
+    Duration = clock.Elapsed,
+};
+Directory.CreateDirectory(Path.GetDirectoryName(options.Output)!);
+await File.WriteAllTextAsync(options.Output, ReportWriter.Write(results, options));
+Console.WriteLine($"wrote {options.Output} ({clock.Elapsed.TotalSeconds:F0} s)");
+return 0;
+
+static HttpClient KeepAliveClient(ServerProcess server) => new(new SocketsHttpHandler
+{
+    PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+    PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
+    MaxConnectionsPerServer = 1,
+    UseProxy = false,
+})
+{
+    BaseAddress = server.BaseAddress,
+    Timeout = TimeSpan.FromMinutes(5),
+};
+
+static async Task WaitForPortAsync(ServerProcess server)
+{
+    var deadline = Stopwatch.StartNew();
+    while (true)
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Port));
+            return;
+        }
+        catch (SocketException) when (!server.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(10);
+        }
+    }
+}
+
+static double MaxAbsDiff(float[] a, float[] b)
+{
+    if (a.Length != b.Length)
+    {
+        return double.PositiveInfinity;
+    }
+
+    var max = 0.0;
+    for (var i = 0; i < a.Length; i++)
+    {
+        max = Math.Max(max, Math.Abs((double)a[i] - b[i]));
+    }
+
+    return max;
+}

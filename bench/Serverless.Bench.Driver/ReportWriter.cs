@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text;
+
+namespace Serverless.Bench.Driver;
+
+/// <summary>
+/// Writes the dated results file: machine, targets with the measured ratios, the cold-start and warm tables,
+/// the agreement check, the micro-benchmark table and, for every missed target, which part of the request
+/// dominates according to the same-run breakdown (raw Run, in-process codec, HTTP).
+/// </summary>
+internal static class ReportWriter
+{
+    public static string Write(BenchResults r, BenchOptions options)
+    {
+        var md = new StringBuilder();
+        var date = r.StartedUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        Line(md, $"# Benchmark results, {date}");
+        Line(md);
+        Line(md, $"Written by `./build.sh bench` (bench/run.sh), started {r.StartedUtc:HH:mm} UTC, driver time {r.Duration.TotalMinutes:F1} min. " +
+            "Times are medians unless named otherwise. Ratios compare figures taken in the same run with the same driver; " +
+            "the warm lanes were interleaved request by request, so load drift hits them alike. See bench/README.md for what each figure means.");
+        Line(md);
+        WriteMachine(md, r);
+        WriteTargets(md, r);
+        WriteColdStart(md, r);
+        WriteWarm(md, r);
+        WriteBreakdown(md, r);
+        WriteMicro(md, options);
+        WriteCommands(md, r, options);
+        return md.ToString();
+    }
+
+    private static void WriteMachine(StringBuilder md, BenchResults r)
+    {
+        Line(md, "## Machine");
+        Line(md);
+        Line(md, "| | |");
+        Line(md, "| --- | --- |");
+        Line(md, $"| CPU | {r.Machine.Cpu} |");
+        Line(md, $"| cores (as .NET sees them) | {r.Machine.Cores} |");
+        Line(md, $"| memory | {r.Machine.Memory} |");
+        Line(md, $"| OS | {r.Machine.Os} |");
+        Line(md, $"| .NET | {r.Machine.DotNet} |");
+        Line(md, $"| Node.js | {r.Machine.Node} |");
+        Line(md, "| ONNX Runtime | 1.30.0 for both (onnxruntime-node's libonnxruntime.so.1; ours copied next to the published executable) |");
+        Line(md, $"| ORT settings | intra-op threads = {r.IntraOpThreads} in both (ours: SessionSettings default = Environment.ProcessorCount; Node peer: --threads default = os.availableParallelism()), idle spinning off in both, graph optimization all |");
+        Line(md, $"| load average (1/5/15 min) | start {r.LoadAtStart}, end {r.LoadAtEnd} (other engineers were building on this machine) |");
+        Line(md);
+    }
+
+    private static void WriteTargets(StringBuilder md, BenchResults r)
+    {
+        var oursCold = Stats.Of(r.OursCold.Select(s => s.Milliseconds).ToList());
+        var nodeCold = Stats.Of(r.NodeCold.Select(s => s.Milliseconds).ToList());
+        var oursRss = Stats.Of(r.OursCold.Select(s => (double)s.PeakRssKb).ToList());
+        var nodeRss = Stats.Of(r.NodeCold.Select(s => (double)s.PeakRssKb).ToList());
+        Line(md, "## Targets");
+        Line(md);
+        Line(md, "| ratio | measured | target | met |");
+        Line(md, "| --- | --- | --- | --- |");
+        Target(md, "cold start, ours / Node (median exec to first 200 OK)", oursCold.Median / nodeCold.Median, 0.8, "x");
+        Target(md, "peak RSS, ours / Node (median VmHWM after the first response)", oursRss.Median / nodeRss.Median, 1.0, "x");
+        foreach (var workload in r.Warm.Select(w => w.Workload).Distinct())
+        {
+            var json = Find(r, workload, "serverless", "JSON");
+            var binary = Find(r, workload, "serverless", "binary");
+            var nodeJson = Find(r, workload, "Node", "JSON");
+            Target(md, $"warm p50 JSON, ours / Node, {workload}", json.EndToEnd.Median / nodeJson.EndToEnd.Median, 0.3, "x");
+            Target(md, $"binary overhead over raw Run, {workload} (e2e p50 / Run p50 - 1)", (binary.EndToEnd.Median / binary.RawRun!.Value.Median) - 1, 0.05, "%");
+            Target(md, $"JSON overhead over raw Run, {workload} (e2e p50 / Run p50 - 1)", (json.EndToEnd.Median / json.RawRun!.Value.Median) - 1, 0.25, "%");
+        }
+
+        Line(md);
+        Line(md, "The targets are stated for text-direction 1x3x48x192; the text-detection rows are reported against the same thresholds for comparison.");
+        Line(md);
+    }
+
+    private static void WriteColdStart(StringBuilder md, BenchResults r)
+    {
+        Line(md, "## (a) Cold start: exec to the first successful text-direction infer (JSON), local store");
+        Line(md);
+        Line(md, "| server | starts | median ms | min ms | max ms | exec to port accepting, median ms | port accepting to 200 OK, median ms | median peak RSS MB | max peak RSS MB |");
+        Line(md, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var (name, samples) in new[] { ("serverless (published)", r.OursCold), ("Node.js peer", r.NodeCold) })
+        {
+            var ms = Stats.Of(samples.Select(s => s.Milliseconds).ToList());
+            var rss = Stats.Of(samples.Select(s => s.PeakRssKb / 1024.0).ToList());
+            var accept = Stats.Of(samples.Select(s => s.AcceptMilliseconds).ToList());
+            var rest = Stats.Of(samples.Select(s => s.Milliseconds - s.AcceptMilliseconds).ToList());
+            Line(md, $"| {name} | {ms.Count} | {ms.Median:F0} | {ms.Min:F0} | {ms.Max:F0} | {accept.Median:F0} | {rest.Median:F0} | {rss.Median:F1} | {rss.Max:F1} |");
+        }
+
+        Line(md);
+        Line(md, "Each start is a new process and a new HTTP client; the port is polled every millisecond and the first accepted connection carries the request. " +
+            "One untimed start of each came first (page cache); the measured starts alternate ours/Node.");
+        Line(md);
+    }
+
+    private static void WriteWarm(StringBuilder md, BenchResults r)
+    {
+        Line(md, "## (b, c, d) Warm latency, sequential requests over one keep-alive connection");
+        Line(md);
+        Line(md, "| workload | server | format | request | response | N | p50 ms | p99 ms | in-process infer p50 ms | raw Run p50 ms | e2e p50 / Run p50 |");
+        Line(md, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var w in r.Warm)
+        {
+            var inProcess = w.InProcess is { } s ? s.Median.ToString("F3", CultureInfo.InvariantCulture) : "";
+            var raw = w.RawRun is { } run ? run.Median.ToString("F3", CultureInfo.InvariantCulture) : "";
+            var ratio = w.RawRun is { } rr ? (w.EndToEnd.Median / rr.Median).ToString("F2", CultureInfo.InvariantCulture) + "x" : "";
+            Line(md, $"| {w.Workload} | {w.Server} | {w.Format} | {Size(w.RequestBytes)} | {Size(w.ResponseBytes)} | {w.Requests} | {w.EndToEnd.Median:F3} | {w.EndToEnd.P99:F3} | {inProcess} | {raw} | {ratio} |");
+        }
+
+        Line(md);
+        Line(md, "Binary rows send the tensor as binary tensor data and ask for binary outputs; the Node peer speaks JSON only, as a hand-written handler would. " +
+            "\"in-process infer\" is the protocol's InferRunner (parse, Run, write) in the driver process; \"raw Run\" is OnnxSession.Run over reused, preallocated values. " +
+            "Both use the server's session settings and were timed in the same iterations as the HTTP requests.");
+        Line(md);
+        Line(md, "Agreement of the outputs for the same input (max |ours - Node|): " +
+            string.Join("; ", r.Agreement.Select(a => $"{a.Workload}: {a.MaxAbsDiff:G3}")) + ".");
+        Line(md);
+    }
+
+    private static void WriteBreakdown(StringBuilder md, BenchResults r)
+    {
+        Line(md, "## Where the time goes (same-run Stopwatch breakdown, p50s)");
+        Line(md);
+        Line(md, "| workload | format | raw Run ms | codec ms (in-process - Run) | HTTP ms (e2e - in-process) | e2e ms | dominant overhead |");
+        Line(md, "| --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var w in r.Warm.Where(w => w.RawRun is not null))
+        {
+            var run = w.RawRun!.Value.Median;
+            var codec = w.InProcess!.Value.Median - run;
+            var http = w.EndToEnd.Median - w.InProcess.Value.Median;
+            var dominant = Math.Abs(codec) >= Math.Abs(http) ? "codec" : "HTTP (Kestrel, loopback, body copy)";
+            Line(md, $"| {w.Workload} | {w.Format} | {run:F3} | {codec:F3} | {http:F3} | {w.EndToEnd.Median:F3} | {dominant} |");
+        }
+
+        Line(md);
+        Line(md, "Differences of medians, so a small negative value means \"within noise\". The micro-benchmarks below split the codec part further.");
+        Line(md);
+    }
+
+    private static void WriteMicro(StringBuilder md, BenchOptions options)
+    {
+        Line(md, "## (e) Codec micro-benchmarks (BenchmarkDotNet, MemoryDiagnoser)");
+        Line(md);
+        if (options.BdnReport is { } path && File.Exists(path))
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                Line(md, line);
+            }
+        }
+        else
+        {
+            Line(md, $"(no BenchmarkDotNet report at {options.BdnReport ?? "(not given)"})");
+        }
+
+        Line(md);
+    }
+
+    private static void WriteCommands(StringBuilder md, BenchResults r, BenchOptions options)
+    {
+        Line(md, "## Commands");
+        Line(md);
+        Line(md, "```");
+        Line(md, "./build.sh bench");
+        Line(md, $"# publish ({options.TrimNote})");
+        Line(md, options.PublishCommand);
+        Line(md, "# servers under test (the driver picks free ports)");
+        Line(md, r.OursCommand);
+        Line(md, r.NodeCommand);
+        Line(md, "# driver");
+        Line(md, options.DriverCommand);
+        Line(md, "# micro-benchmarks");
+        Line(md, options.BdnCommand);
+        Line(md, "```");
+    }
+
+    private static WarmRow Find(BenchResults r, string workload, string server, string format) =>
+        r.Warm.First(w => w.Workload == workload && w.Server.Contains(server, StringComparison.Ordinal) && w.Format == format);
+
+    private static void Target(StringBuilder md, string name, double value, double limit, string unit)
+    {
+        var measured = unit == "%" ? $"{value * 100:+0.0;-0.0}%" : $"{value:F2}x";
+        var target = unit == "%" ? $"<= {limit * 100:F0}%" : $"<= {limit:F1}x";
+        Line(md, $"| {name} | {measured} | {target} | {(value <= limit ? "yes" : "**no**")} |");
+    }
+
+    private static string Size(long bytes) => bytes >= 1024 * 1024
+        ? $"{bytes / 1024.0 / 1024.0:F1} MB"
+        : bytes >= 1024 ? $"{bytes / 1024.0:F1} KB" : $"{bytes} B";
+
+    private static void Line(StringBuilder md, string text = "") => md.Append(text).Append('\n');
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Publishes the `serverless` CLI in the shipping configuration: self-contained linux-x64, ReadyToRun,
+# invariant globalization, with the ONNX Runtime library copied next to the executable (the app folder is
+# the second place OrtNativeLibrary looks, after SERVERLESS_ORT_LIBRARY).
+#   scripts/publish-cli.sh OUTPUT_DIR [--trim]
+# --trim adds -p:PublishTrimmed=true -p:TrimMode=partial (see bench/README.md for whether it is safe).
+# ARTIFACTS (default /tmp/art-publish-cli) keeps intermediate output away from parallel builds.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${1:?usage: scripts/publish-cli.sh OUTPUT_DIR [--trim]}"
+TRIM="${2:-}"
+ARTIFACTS="${ARTIFACTS:-/tmp/art-publish-cli}"
+ORT_LIB="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
+
+args=(-c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -p:InvariantGlobalization=true)
+if [ "$TRIM" = "--trim" ]; then
+  args+=(-p:PublishTrimmed=true -p:TrimMode=partial)
+fi
+
+rm -rf "$OUT"
+dotnet publish "$ROOT/functions/Serverless.Cli/Serverless.Cli.csproj" "${args[@]}" \
+  --artifacts-path "$ARTIFACTS" -o "$OUT" -nologo -clp:ErrorsOnly -v:quiet
+cp "$ORT_LIB" "$OUT/libonnxruntime.so.1"
+echo "dotnet publish functions/Serverless.Cli ${args[*]}"
