@@ -115,7 +115,7 @@ public sealed class ObjectStoreResolver
     {
         "file" => "file:///absolute/path (or a relative path)",
         "s3" => "s3://bucket/prefix",
-        "azblob" => "azblob://account/container/prefix",
+        "azblob" => "azblob://container/prefix (account from AzureWebJobsStorage)",
         _ => scheme + "://...",
     };
 }
