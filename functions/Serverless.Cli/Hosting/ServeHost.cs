@@ -23,11 +23,13 @@ internal sealed partial class ServeHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ServingComponents _components;
+    private readonly IPAddress _boundAddress;
 
-    private ServeHost(WebApplication app, ServingComponents components, Uri baseAddress)
+    private ServeHost(WebApplication app, ServingComponents components, IPAddress boundAddress, Uri baseAddress)
     {
         _app = app;
         _components = components;
+        _boundAddress = boundAddress;
         BaseAddress = baseAddress;
     }
 
@@ -98,7 +100,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                 ?? $"http://{options.Host}:{options.Port}";
-            return new ServeHost(app, components, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)));
+            return new ServeHost(app, components, address, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)));
         }
         catch (IOException ex)
         {
@@ -140,6 +142,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
         }
 
         await console.Output.WriteLineAsync($"Listening on {root} (models load on first use; Ctrl+C stops)").ConfigureAwait(false);
+        if (!IPAddress.IsLoopback(_boundAddress))
+        {
+            await console.Output.WriteLineAsync($"Warning: bound to {_boundAddress}, not loopback: anyone who can reach this machine can call the models (there is no authentication).").ConfigureAwait(false);
+        }
         await console.Output.FlushAsync().ConfigureAwait(false);
     }
 
