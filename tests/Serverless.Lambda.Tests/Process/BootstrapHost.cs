@@ -25,7 +25,15 @@ public sealed class BootstrapHost : IAsyncDisposable
 
     public string CacheDirectory { get; }
 
-    public static string BootstrapPath => Path.Combine(AppContext.BaseDirectory, "bootstrap.dll");
+    /// <summary>
+    /// The bootstrap under test: LAMBDA_BOOTSTRAP (e.g. artifacts/lambda/publish/bootstrap from
+    /// scripts/package-lambda.sh, to test the trimmed self-contained package) or the framework-dependent build.
+    /// </summary>
+    public static string BootstrapPath =>
+        Environment.GetEnvironmentVariable("LAMBDA_BOOTSTRAP") is { Length: > 0 } packaged ? Path.GetFullPath(packaged) : Path.Combine(AppContext.BaseDirectory, "bootstrap.dll");
+
+    /// <summary>True when testing a published package, which must find libonnxruntime.so.1 in its own folder.</summary>
+    public static bool IsPackaged => !BootstrapPath.EndsWith(".dll", StringComparison.Ordinal);
 
     /// <summary>The environment of a per-model function; <paramref name="overrides"/> wins (null removes a variable).</summary>
     public static Dictionary<string, string?> FunctionEnvironment(string cacheDirectory, IReadOnlyDictionary<string, string?>? overrides = null)
@@ -37,7 +45,7 @@ public sealed class BootstrapHost : IAsyncDisposable
             ["SERVERLESS_MODELS_DIR"] = RepoPaths.Models,
             ["MODEL_CACHE_DIR"] = cacheDirectory,
             ["MODEL_PRELOAD"] = "1",
-            ["SERVERLESS_ORT_LIBRARY"] = RepoPaths.OrtLibrary,
+            ["SERVERLESS_ORT_LIBRARY"] = IsPackaged ? null : RepoPaths.OrtLibrary,
             ["DOTNET_TieredPGO"] = "0",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
