@@ -19,6 +19,6 @@ fi
 
 rm -rf "$OUT"
 dotnet publish "$ROOT/functions/Serverless.Cli/Serverless.Cli.csproj" "${args[@]}" \
-  --artifacts-path "$ARTIFACTS" -o "$OUT" -nologo -clp:ErrorsOnly -v:quiet
+  --artifacts-path "$ARTIFACTS" -o "$OUT" -nologo -clp:ErrorsOnly -v:quiet >&2
 cp "$ORT_LIB" "$OUT/libonnxruntime.so.1"
 echo "dotnet publish functions/Serverless.Cli ${args[*]}"

@@ -25,7 +25,8 @@ internal sealed record BenchOptions
 
     public int DetectionRequests { get; init; } = 40;
 
-    public string? BdnReport { get; init; }
+    /// <summary>BenchmarkDotNet's results folder; every *-report-github.md in it goes into the results file.</summary>
+    public string? BdnResults { get; init; }
 
     public string PublishCommand { get; init; } = "(not given)";
 
@@ -65,7 +66,7 @@ internal sealed record BenchOptions
             ColdRuns = Number("cold-runs", defaults.ColdRuns),
             DirectionRequests = Number("direction-requests", defaults.DirectionRequests),
             DetectionRequests = Number("detection-requests", defaults.DetectionRequests),
-            BdnReport = values.GetValueOrDefault("bdn-report"),
+            BdnResults = values.GetValueOrDefault("bdn-results"),
             PublishCommand = Text("publish-command", defaults.PublishCommand),
             BdnCommand = Text("bdn-command", defaults.BdnCommand),
             DriverCommand = Text("driver-command", defaults.DriverCommand),

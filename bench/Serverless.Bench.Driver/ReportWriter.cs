@@ -144,18 +144,26 @@ internal static class ReportWriter
     {
         Line(md, "## (e) Codec micro-benchmarks (BenchmarkDotNet, MemoryDiagnoser)");
         Line(md);
-        if (options.BdnReport is { } path && File.Exists(path))
+        var reports = options.BdnResults is { } folder && Directory.Exists(folder)
+            ? Directory.GetFiles(folder, "*-report-github.md").Order(StringComparer.Ordinal).ToArray()
+            : [];
+        if (reports.Length == 0)
         {
-            foreach (var line in File.ReadLines(path))
+            Line(md, $"(no BenchmarkDotNet report in {options.BdnResults ?? "(not given)"})");
+        }
+
+        foreach (var report in reports)
+        {
+            // BDN repeats the environment block in every report; the machine table above already has it.
+            foreach (var line in File.ReadLines(report).SkipWhile(l => !l.StartsWith('|')))
             {
                 Line(md, line);
             }
-        }
-        else
-        {
-            Line(md, $"(no BenchmarkDotNet report at {options.BdnReport ?? "(not given)"})");
+
+            Line(md);
         }
 
+        Line(md, AllocationSummary(reports));
         Line(md);
     }
 
@@ -175,6 +183,42 @@ internal static class ReportWriter
         Line(md, "# micro-benchmarks");
         Line(md, options.BdnCommand);
         Line(md, "```");
+    }
+
+    // BDN writes "-" for 0 B; anything else in the Allocated column is reported by name.
+    private static string AllocationSummary(string[] reports)
+    {
+        var nonZero = new List<string>();
+        var rows = 0;
+        foreach (var report in reports)
+        {
+            string[]? header = null;
+            foreach (var line in File.ReadLines(report).Where(l => l.StartsWith('|')))
+            {
+                var cells = line.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+                if (header is null)
+                {
+                    header = cells;
+                    continue;
+                }
+
+                var allocated = Array.IndexOf(header, "Allocated");
+                if (allocated < 0 || cells[0].StartsWith("---", StringComparison.Ordinal) || cells[0].StartsWith(":--", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                rows++;
+                if (cells[allocated] is not ("-" or "0 B"))
+                {
+                    nonZero.Add($"{string.Join(' ', cells.Take(allocated - 3))}: {cells[allocated]}");
+                }
+            }
+        }
+
+        return rows == 0 ? "No allocation figures were found in the reports."
+            : nonZero.Count == 0 ? $"Allocated: 0 B per operation in all {rows} rows (BDN prints 0 B as \"-\"): parse and write reuse pooled tensors and buffers."
+            : $"Allocating rows: {string.Join("; ", nonZero)}.";
     }
 
     private static WarmRow Find(BenchResults r, string workload, string server, string format) =>

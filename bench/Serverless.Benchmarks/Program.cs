@@ -1,4 +1,4 @@
 using BenchmarkDotNet.Running;
 
-// bench/run.sh runs: Serverless.Benchmarks --job short --inProcess --memory --exporters github --artifacts DIR
-BenchmarkSwitcher.FromAssembly(typeof(Serverless.Benchmarks.Codec.CodecBenchmarks).Assembly).Run(args);
+// bench/run.sh runs: Serverless.Benchmarks --job short --inProcess --memory --artifacts DIR
+BenchmarkSwitcher.FromAssembly(typeof(Serverless.Benchmarks.Codec.RequestParseBenchmarks).Assembly).Run(args);
