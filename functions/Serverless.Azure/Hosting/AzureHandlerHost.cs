@@ -9,7 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.Azure.Batch;
 using Serverless.Azure.Invocation;
-using Serverless.Cli.Hosting;
+using Serverless.Hosting.AspNetCore;
 using Serverless.Core.Batch;
 using Serverless.Core.Errors;
 using Serverless.Core.Hosting;

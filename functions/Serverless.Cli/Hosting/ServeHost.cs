@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.Cli.Commands;
 using Serverless.Core.Models;
+using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Cli.Hosting;
 

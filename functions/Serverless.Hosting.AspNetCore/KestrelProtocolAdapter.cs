@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Serverless.Core.Protocol;
 
-namespace Serverless.Cli.Hosting;
+namespace Serverless.Hosting.AspNetCore;
 
 /// <summary>
 /// Translates a Kestrel <see cref="HttpContext"/> into a <see cref="ProtocolRequest"/> and the handler's
@@ -10,7 +10,7 @@ namespace Serverless.Cli.Hosting;
 /// the core handler owns routes, limits and error mapping. The request body is handed over as Kestrel's
 /// stream so the handler can stop reading at its own byte limit; the response is buffered (pooled) so
 /// Content-Length is known and an error can still replace a half-written success.
-/// The GPU server reuses this pattern.
+/// The CLI server, the Azure custom handler and the GPU server all use this one adapter.
 /// </summary>
 public sealed class KestrelProtocolAdapter
 {
