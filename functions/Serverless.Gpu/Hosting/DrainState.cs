@@ -12,13 +12,17 @@ namespace Serverless.Gpu.Hosting;
 /// </summary>
 internal sealed partial class DrainState(TimeSpan drainDelay, ILogger logger) : IHostedLifecycleService
 {
-    private volatile bool _draining;
+    private int _draining;
 
-    public bool IsDraining => _draining;
+    public bool IsDraining => Volatile.Read(ref _draining) == 1;
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        _draining = true;
+        if (Interlocked.Exchange(ref _draining, 1) == 1)
+        {
+            return; // a second stop (SIGTERM, then disposal) must not wait again
+        }
+
         LogDraining(logger, drainDelay.TotalSeconds);
         try
         {
