@@ -6,6 +6,8 @@ using Serverless.Gpu.Tests.Fixtures;
 
 namespace Serverless.Gpu.Tests.Batching;
 
+// Shares GatedSession's static gate with the endpoint tests, so the two classes never run at once.
+[Collection(nameof(GatedSession))]
 public sealed class DynamicBatchingEndToEndTests
 {
     [Fact]
