@@ -43,7 +43,7 @@ DRIVER_ARGS=(--server "$ART/publish/serverless" --node "$(command -v node)" --no
   --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --bdn-results "$ART/bdn/results")
 "$ART/bin/Serverless.Bench.Driver/release/Serverless.Bench.Driver" "${DRIVER_ARGS[@]}" \
   --publish-command "$PUBLISH_CMD (+ cp libonnxruntime.so.1 next to the executable: scripts/publish-cli.sh)" \
-  --trim-note "not trimmed: see bench/README.md, Trimming" \
+  --trim-note "untrimmed: PublishTrimmed=true TrimMode=partial fails on trim-analysis warnings as errors; see bench/README.md, Trimming" \
   --driver-command "Serverless.Bench.Driver ${DRIVER_ARGS[*]}" \
   --bdn-command "Serverless.Benchmarks ${BDN_ARGS[*]}"
 say "results: ${OUT#$ROOT/}"

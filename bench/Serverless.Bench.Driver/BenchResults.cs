@@ -24,6 +24,11 @@ internal sealed record BenchResults
 
     public required IReadOnlyList<ColdStartSample> NodeCold { get; init; }
 
+    /// <summary>Exec to exit of `serverless --version` and `node -e ""`: the runtimes' own start.</summary>
+    public required IReadOnlyList<double> OursFloor { get; init; }
+
+    public required IReadOnlyList<double> NodeFloor { get; init; }
+
     public required IReadOnlyList<WarmRow> Warm { get; init; }
 
     /// <summary>Per workload: the largest difference between our output and the Node peer's for the same input.</summary>

@@ -7,9 +7,10 @@ namespace Serverless.Bench.Driver;
 
 /// <summary>
 /// One cold start: exec to the first 200 OK of an infer request, exec to the moment the port first accepted
-/// a connection (the rest is model load and the first request), and the peak RSS right after the response.
+/// a connection (the rest is model load and the first request), the CPU time the process used until then
+/// (less sensitive than wall time to a loaded machine's run queue) and the peak RSS right after the response.
 /// </summary>
-internal readonly record struct ColdStartSample(double Milliseconds, double AcceptMilliseconds, long PeakRssKb);
+internal readonly record struct ColdStartSample(double Milliseconds, double AcceptMilliseconds, double CpuMilliseconds, long PeakRssKb);
 
 /// <summary>
 /// Measures cold start the way a platform experiences it: start the process, connect as soon as the port
@@ -44,13 +45,33 @@ internal static class ColdStartProbe
             var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             var elapsed = Stopwatch.GetElapsedTime(server.StartTimestamp).TotalMilliseconds;
             var rss = server.PeakRssKb();
+            var cpu = server.CpuMilliseconds();
             if (response.StatusCode != HttpStatusCode.OK || !body.Contains(expectedOutput, StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"{command.Name}: the first infer answered {(int)response.StatusCode}: {Truncate(body)}\n{server.Tail()}");
             }
 
-            return new ColdStartSample(elapsed, Stopwatch.GetElapsedTime(server.StartTimestamp, accepted).TotalMilliseconds, rss);
+            return new ColdStartSample(elapsed, Stopwatch.GetElapsedTime(server.StartTimestamp, accepted).TotalMilliseconds, cpu, rss);
         }
+    }
+
+    /// <summary>Exec to exit of a command that starts the runtime and does nothing (the floor under any cold start).</summary>
+    public static async Task<double> RuntimeFloorAsync(string fileName, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        await Task.WhenAll(output, error).ConfigureAwait(false);
+        return process.ExitCode == 0 ? elapsed : throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error.ConfigureAwait(false)}");
     }
 
     private static async ValueTask<Stream> ConnectWhenAcceptingAsync(ServerProcess server, SocketsHttpConnectionContext context, CancellationToken cancellationToken)

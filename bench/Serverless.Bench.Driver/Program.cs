@@ -33,8 +33,12 @@ await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0");
 await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0");
 var oursCold = new List<ColdStartSample>();
 var nodeCold = new List<ColdStartSample>();
+var oursFloor = new List<double>();
+var nodeFloor = new List<double>();
 for (var i = 0; i < options.ColdRuns; i++)
 {
+    oursFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Server, "--version"));
+    nodeFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Node, "-e", ""));
     oursCold.Add(await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0"));
     nodeCold.Add(await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0"));
     Console.WriteLine($"  #{i + 1}: ours {oursCold[^1].Milliseconds:F0} ms (port at {oursCold[^1].AcceptMilliseconds:F0}) {oursCold[^1].PeakRssKb / 1024.0:F0} MB, node {nodeCold[^1].Milliseconds:F0} ms (port at {nodeCold[^1].AcceptMilliseconds:F0}) {nodeCold[^1].PeakRssKb / 1024.0:F0} MB");
@@ -100,6 +104,8 @@ var results = new BenchResults
     IntraOpThreads = Serverless.Core.Inference.SessionSettings.Default.EffectiveIntraOpThreads,
     OursCold = oursCold,
     NodeCold = nodeCold,
+    OursFloor = oursFloor,
+    NodeFloor = nodeFloor,
     Warm = warm,
     Agreement = agreement,
     Duration = clock.Elapsed,

@@ -89,6 +89,19 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new InvalidOperationException($"/proc/{_process.Id}/status has no VmHWM line.");
     }
 
+    /// <summary>CPU time (user + system, all threads) the process has used so far, in milliseconds (clock-tick resolution).</summary>
+    public double CpuMilliseconds()
+    {
+        // Fields after the command name, which ends at the last ')': utime and stime are fields 14 and 15.
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 1000.0 / ClockTicksPerSecond;
+    }
+
+    // USER_HZ is 100 on every Linux ABI .NET runs on.
+    private const double ClockTicksPerSecond = 100;
+
     public string Tail()
     {
         lock (_tail)
