@@ -11,7 +11,8 @@ internal static class InspectCommand
     {
         var model = new Argument<string>("model") { Description = "An .onnx file." };
         var optimized = new Option<bool>("--optimized") { Description = "Count the ops of the graph ONNX Runtime builds (after fusions) instead of the file's." };
-        var command = new Command("inspect", "Print a model's opsets and op-type counts.") { model, optimized };
+        var nodes = new Option<bool>("--nodes") { Description = "Also list every node (index, op, name, inputs -> outputs), to pick names for --exclude-nodes." };
+        var command = new Command("inspect", "Print a model's opsets and op-type counts.") { model, optimized, nodes };
         command.SetAction(parse =>
         {
             if (parse.GetValue(optimized))
@@ -32,6 +33,15 @@ internal static class InspectCommand
             foreach (var g in m.Graph.Node.GroupBy(n => n.OpType).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {g.Key,-28} {g.Count()}"));
+            }
+
+            if (parse.GetValue(nodes))
+            {
+                for (var i = 0; i < m.Graph.Node.Count; i++)
+                {
+                    var n = m.Graph.Node[i];
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i,5} {n.OpType,-20} {n.Name} ({string.Join(", ", n.Input)}) -> ({string.Join(", ", n.Output)})"));
+                }
             }
 
             return 0;

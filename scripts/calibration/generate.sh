@@ -48,21 +48,31 @@ quantize integer float vector matrix kernel tensor batch window market coffee br
 orange seven eleven twelve ninety north south east west station platform ticket return single window
 document letter chapter page index summary result report figure table column row value price weight"
 
-# strings SEED N: N deterministic text lines (1-4 words, sometimes with a number).
+# strings SEED N [EXCLUDE_SEED]: N distinct deterministic text lines (1-4 words, sometimes with a number),
+# none of which is among the N lines EXCLUDE_SEED gives (that is how evaluation stays disjoint from
+# calibration however many lines are asked for).
 strings_for() {
-  awk -v seed="$1" -v n="$2" -v words="$WORDS" 'BEGIN {
-    srand(seed); m = split(words, w, /[ \n]+/);
-    for (i = 0; i < n; i++) {
+  awk -v seed="$1" -v n="$2" -v exclude="${3:-}" -v words="$WORDS" '
+  function gen(sd, count, avoid, out,    made, s, k, j) {
+    srand(sd); made = 0;
+    while (made < count) {
       k = 1 + int(rand() * 4); s = "";
       for (j = 0; j < k; j++) { s = s (j ? " " : "") w[1 + int(rand() * m)]; }
       if (rand() < 0.4) s = s " " int(rand() * 10000);
       if (rand() < 0.3) s = toupper(substr(s, 1, 1)) substr(s, 2);
-      print s;
+      if ((s in avoid) || (s in out)) continue;
+      out[s] = 1; order[made++] = s;
     }
+  }
+  BEGIN {
+    m = split(words, w, /[ \n]+/);
+    if (exclude != "") { gen(exclude, n, none, skip); }
+    gen(seed, n, skip, mine);
+    for (i = 0; i < n; i++) print order[i];
   }'
 }
 
-render_lines() { # SET SEED
+render_lines() { # SET SEED [EXCLUDE_SEED]
   local dir="$OUT/$1/lines" i=0
   mkdir -p "$dir"; : > "$dir/index.tsv"
   mapfile -t FONTS < <(fonts)
@@ -75,8 +85,8 @@ render_lines() { # SET SEED
       -bordercolor white -border 6x4 -rotate "$rot" +repage -depth 8 -print '%w %h' "rgb:$dir/$file")"
     printf '%s\t%s\t%s\t%s\t%s\n' "$file" "${dims% *}" "${dims#* }" "$rot" "$text" >> "$dir/index.tsv"
     i=$((i + 1))
-    [ $((i % 16)) -eq 0 ] && say "$1: $i/$COUNT_LINES text lines"
-  done < <(strings_for "$2" "$COUNT_LINES")
+    if [ $((i % 16)) -eq 0 ]; then say "$1: $i/$COUNT_LINES text lines"; fi
+  done < <(strings_for "$2" "$COUNT_LINES" "${3:-}")
 }
 
 render_pages() { # SET SEED
@@ -130,13 +140,13 @@ make_speech() { # SET SENTENCES
 }
 
 STAMP="$(cat "$0" | sha256sum | cut -c1-16)-$COUNT_LINES-$COUNT_PAGES-$COUNT_SPEECH"
-make_set() { # SET SEED SENTENCES
+make_set() { # SET SEED SENTENCES [EXCLUDE_SEED]
   if [ -f "$OUT/$1/.done" ] && [ "$(cat "$OUT/$1/.done")" = "$STAMP" ]; then
     say "$1: up to date"
     return 0
   fi
   rm -rf "${OUT:?}/$1"
-  render_lines "$1" "$2"
+  render_lines "$1" "$2" "${4:-}"
   render_pages "$1" "$2"
   make_speech "$1" "$3"
   echo "$STAMP" > "$OUT/$1/.done"
@@ -144,7 +154,7 @@ make_set() { # SET SEED SENTENCES
 
 ensure_packages
 make_set calibration 1001 "$SENTENCES_CAL"
-make_set evaluation 2002 "$SENTENCES_EVAL"
+make_set evaluation 2002 "$SENTENCES_EVAL" 1001
 # Disjointness check: no evaluation text line may also be a calibration line.
 if cut -f5 "$OUT/evaluation/lines/index.tsv" | grep -Fx -f <(cut -f5 "$OUT/calibration/lines/index.tsv") >/dev/null; then
   say "evaluation and calibration text lines overlap; change a seed" ; exit 1

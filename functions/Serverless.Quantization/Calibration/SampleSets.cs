@@ -16,7 +16,7 @@ public enum Preset
 /// Turns a set made by scripts/calibration/generate.sh into model inputs, preprocessed the way
 /// PaddleOCR and Silero VAD do it: cls resizes to 48x192 and normalizes (x/255-0.5)/0.5, det
 /// normalizes with ImageNet mean/std at a size that is a multiple of 32, rec resizes to height 48 (width
-/// up to 320, zero-padded), VAD feeds 512-sample chunks at 16 kHz with the recurrent state carried.
+/// proportional, zero-padded to at least 320), VAD feeds 512-sample chunks at 16 kHz with the recurrent state carried.
 /// </summary>
 public static class SampleSets
 {
@@ -103,7 +103,8 @@ public static class SampleSets
             case Preset.TextRecognition:
                 foreach (var line in ReadLines(setDir).Where(l => l.Rotation == 0))
                 {
-                    samples.Add(new CalibrationSample(line.File, [new SampleTensor("x", [1, 3, 48, 320], RecInput(line))]));
+                    var x = RecInput(line, out var width);
+                    samples.Add(new CalibrationSample(line.File, [new SampleTensor("x", [1, 3, 48, width], x)]));
                 }
 
                 break;
@@ -140,7 +141,19 @@ public static class SampleSets
 
     public static float[] ClsInput(TextLine line) => ResizePadNormalize(line, 48, 192);
 
-    public static float[] RecInput(TextLine line) => ResizePadNormalize(line, 48, 320);
+    /// <summary>
+    /// PaddleOCR's rec preprocessing for one line: height 48, width proportional, padded on the right to at
+    /// least 320. Capping long lines at 320 would squeeze their glyphs until even fp32 misreads them, which
+    /// makes int8-vs-fp32 agreement measure noise.
+    /// </summary>
+    public static float[] RecInput(TextLine line, out int width)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        width = Math.Max(320, ProportionalWidth(line, 48));
+        return ResizePadNormalize(line, 48, width);
+    }
+
+    private static int ProportionalWidth(TextLine line, int height) => (int)Math.Ceiling(height * (double)line.Width / line.Height);
 
     public static float[] DetInput(TextLine page)
     {
@@ -163,7 +176,7 @@ public static class SampleSets
     /// <summary>PaddleOCR's resize_norm_img: keep the aspect ratio at height H, cap the width, normalize to [-1, 1], zero-pad on the right.</summary>
     private static float[] ResizePadNormalize(TextLine line, int height, int maxWidth)
     {
-        var width = Math.Min(maxWidth, (int)Math.Ceiling(height * (double)line.Width / line.Height));
+        var width = Math.Min(maxWidth, ProportionalWidth(line, height));
         var x = new float[3 * height * maxWidth];
         for (var y = 0; y < height; y++)
         {
