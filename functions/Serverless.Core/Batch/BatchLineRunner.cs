@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
+using Serverless.Core.Inference.Batching;
 using Serverless.Core.Protocol;
 using Serverless.Core.Tensors;
 
@@ -171,23 +172,7 @@ internal sealed class BatchLineRunner : IDisposable
             return -1;
         }
 
-        long rows = -1;
-        foreach (var input in request.Inputs)
-        {
-            if (input is null || input.Shape.Length == 0)
-            {
-                return -1;
-            }
-
-            if (rows >= 0 && input.Shape[0] != rows)
-            {
-                return -1;
-            }
-
-            rows = input.Shape[0];
-        }
-
-        return rows is > 0 ? rows : -1;
+        return TensorBatching.Rows(request.Inputs);
     }
 
     private static bool Compatible(InferRequest a, InferRequest b)
@@ -196,7 +181,7 @@ internal sealed class BatchLineRunner : IDisposable
         {
             var x = a.Inputs[i]!;
             var y = b.Inputs[i]!;
-            if (x.ElementType != y.ElementType || !x.Shape[1..].SequenceEqual(y.Shape[1..]))
+            if (!TensorBatching.Joinable(x, y))
             {
                 return false;
             }
@@ -214,30 +199,21 @@ internal sealed class BatchLineRunner : IDisposable
         var results = new IOutputTensor?[count];
         try
         {
-            Span<long> shape = stackalloc long[16];
             for (var i = 0; i < inputs.Length; i++)
             {
-                var template = first.Inputs[i]!;
-                var rank = template.Shape.Length;
-                var dims = rank <= shape.Length ? shape[..rank] : new long[rank];
-                template.Shape.CopyTo(dims);
-                dims[0] = _groupRows;
                 var joined = inputs[i] = _tensors.Rent();
-                joined.Initialize(template.Name, template.ElementType, dims, long.MaxValue);
+                TensorBatching.InitializeJoined(joined, first.Inputs[i]!, _groupRows);
                 var offset = 0;
                 foreach (var request in _group)
                 {
-                    var data = request.Inputs[i]!.Data;
-                    data.CopyTo(joined.Data[offset..]);
-                    offset += data.Length;
+                    offset = TensorBatching.AppendRows(joined, request.Inputs[i]!, offset);
                 }
             }
 
             _session.Run(inputs, first.OutputIndices.AsSpan(0, count), results, cancellationToken);
             foreach (var result in results)
             {
-                if (result is null || result.ElementType == TensorElementType.String || result.Shape.Length == 0 ||
-                    result.Shape[0] != _groupRows || result.Bytes.Length % _groupRows != 0)
+                if (!TensorBatching.SplitsByRows(result, _groupRows))
                 {
                     return false; // the outputs don't split by rows: score the lines one by one
                 }
