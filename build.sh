@@ -82,6 +82,8 @@ ensure_build() {
 setup() {
   need_cmd node || { echo "node is required (Node 20+)" >&2; exit 1; }
   need_cmd dotnet || { echo "the .NET SDK 10 is required" >&2; exit 1; }
+  # zip packs the Lambda and Azure deployment archives; it is not on a fresh build machine.
+  ensure_apt zip:zip
   ensure_node_modules
   ensure_models
   ensure_build
