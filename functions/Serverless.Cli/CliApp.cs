@@ -4,7 +4,7 @@ using Serverless.Cli.Commands;
 namespace Serverless.Cli;
 
 /// <summary>
-/// Builds the command tree (serve, infer, models, publish) and runs it. Failures inside a command become
+/// Builds the command tree (serve, infer, models, publish, lambda) and runs it. Failures inside a command become
 /// one human line on stderr and an exit code (see <see cref="ExitCodes"/>); System.CommandLine's own
 /// exception handler is off so nothing prints a stack trace unless --verbose asks for one.
 /// </summary>
@@ -39,6 +39,7 @@ internal static class CliApp
         root.Add(InferCommand.Create(console, verbose));
         root.Add(ModelsCommand.Create(console, verbose));
         root.Add(PublishCommand.Create(console, verbose));
+        root.Add(LambdaCommand.Create(console, verbose));
         return root;
     }
 }

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using Serverless.Lambda.Emulator;
+
+namespace Serverless.Cli.Commands;
+
+/// <summary>
+/// <c>lambda</c>: runs the exact artifact that ships to AWS (the published <c>bootstrap</c>) as a child process
+/// against a loopback Lambda Runtime API, behind an HTTP front door that turns each request into an API
+/// Gateway HTTP API (payload 2.0) event — like <c>sam local start-api</c>, without Docker. The function
+/// serves one model (<c>MODEL_NAME</c>), as each deployed function does.
+/// </summary>
+internal static class LambdaCommand
+{
+    public static Command Create(CliConsole console, Option<bool> verbose)
+    {
+        var model = new Option<string>("--model") { Description = "The model this function serves (MODEL_NAME).", Required = true, HelpName = "NAME" };
+        var port = new Option<int>("--port") { Description = "Port of the HTTP front door on 127.0.0.1.", DefaultValueFactory = _ => 9000 };
+        var bootstrap = new Option<string?>("--bootstrap")
+        {
+            Description = "Path of the published bootstrap. Default: artifacts/lambda/publish/bootstrap (made by ./build.sh package).",
+            HelpName = "PATH",
+        };
+        var preload = new Option<bool>("--preload") { Description = "Load the model during init (MODEL_PRELOAD) instead of on the first request." };
+        var timeout = new Option<int>("--timeout") { Description = "Function timeout in seconds.", DefaultValueFactory = _ => 30 };
+        var store = CommonOptions.Store();
+        var models = CommonOptions.ModelsDir();
+        var command = new Command("lambda", "Run the packaged Lambda bootstrap locally behind an HTTP API 2.0 front door.")
+        {
+            model, port, bootstrap, preload, timeout, store, models,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var isVerbose = parse.GetValue(verbose);
+            var options = new LambdaOptions(
+                parse.GetValue(model)!,
+                parse.GetValue(port),
+                Path.GetFullPath(parse.GetValue(bootstrap) ?? Path.Combine("artifacts", "lambda", "publish", "bootstrap")),
+                parse.GetValue(preload),
+                parse.GetValue(timeout),
+                CommonOptions.ResolveStore(parse.GetValue(store)) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelStoreVariable),
+                CommonOptions.ResolveModelsDir(parse.GetValue(models)) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelsDirVariable));
+            return CommandRunner.RunAsync(console, isVerbose, ct => RunAsync(console, options, ct), cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliConsole console, LambdaOptions options, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(options.Bootstrap))
+        {
+            throw new CliUsageException($"No bootstrap at {options.Bootstrap}. Run ./build.sh package first, or pass --bootstrap PATH.");
+        }
+
+        if (options.Port is < 0 or > 65535)
+        {
+            throw new CliUsageException($"--port must be between 0 and 65535, got {options.Port}.");
+        }
+
+        if (options.TimeoutSeconds is < 1 or > 900)
+        {
+            throw new CliUsageException($"--timeout must be between 1 and 900 seconds (Lambda's limit), got {options.TimeoutSeconds}.");
+        }
+
+        var environment = new Dictionary<string, string?>
+        {
+            ["MODEL_NAME"] = options.Model,
+            ["MODEL_PRELOAD"] = options.Preload ? options.Model : null,
+            ["MODEL_STORE"] = options.Store,
+            ["SERVERLESS_MODELS_DIR"] = options.ModelsDir,
+            ["MODEL_CACHE_DIR"] = Path.Combine(Path.GetTempPath(), "serverless-lambda-cache"),
+            ["AWS_LAMBDA_FUNCTION_NAME"] = options.Model,
+            ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "1024",
+        };
+
+        await using var emulation = await LambdaEmulation.StartAsync(
+            options.Bootstrap, environment, options.Port, TimeSpan.FromSeconds(options.TimeoutSeconds),
+            line => console.Error.WriteLine(line), cancellationToken).ConfigureAwait(false);
+        await console.Output.WriteLineAsync($"Lambda emulation of '{options.Model}' ({options.Bootstrap})").ConfigureAwait(false);
+        await console.Output.WriteLineAsync($"Listening on {emulation.FrontDoor.Url} (HTTP API 2.0 events; Ctrl+C stops)").ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private sealed record LambdaOptions(string Model, int Port, string Bootstrap, bool Preload, int TimeoutSeconds, string? Store, string? ModelsDir);
+}
