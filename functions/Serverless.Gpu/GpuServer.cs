@@ -19,12 +19,13 @@ using Serverless.Gpu.Hosting;
 using Serverless.Gpu.Models;
 using Serverless.Gpu.Observability;
 using Serverless.Storage.S3;
+using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Gpu;
 
 /// <summary>
 /// The GPU server: a minimal-API <see cref="WebApplication"/> whose routes are the core protocol handler's
-/// (one catch-all endpoint through <see cref="ProtocolEndpoint"/>), plus readiness that turns 503 while
+/// (one catch-all endpoint through <see cref="KestrelProtocolAdapter"/>), plus readiness that turns 503 while
 /// draining, the stats extension and the execution providers in <c>GET /v2</c>. Models come from the same
 /// <see cref="ModelServices"/> as every host, behind a MODEL_NAMES filter and the dynamic batcher.
 /// </summary>
@@ -103,7 +104,7 @@ public sealed partial class GpuServer : IAsyncDisposable
             });
 
             var drain = app.Services.GetRequiredService<DrainState>();
-            var protocol = new ProtocolEndpoint(handler);
+            var protocol = new KestrelProtocolAdapter(handler);
             var stats = new ModelStatsEndpoint(protocol, repository, batching, options.PreferCuda);
             MapEndpoints(app, protocol, stats, drain, metrics);
             if (options.OtlpEndpoint is not null)
@@ -155,7 +156,7 @@ public sealed partial class GpuServer : IAsyncDisposable
         _services.Dispose();
     }
 
-    private static void MapEndpoints(WebApplication app, ProtocolEndpoint protocol, ModelStatsEndpoint stats, DrainState drain, GpuMetrics metrics)
+    private static void MapEndpoints(WebApplication app, KestrelProtocolAdapter protocol, ModelStatsEndpoint stats, DrainState drain, GpuMetrics metrics)
     {
         app.MapGet("/v2/health/ready", async context =>
         {

@@ -27,8 +27,29 @@ public sealed class KestrelProtocolAdapter
         _handler = handler;
     }
 
+    public ProtocolHandler Handler => _handler;
+
     /// <summary>Kestrel's request delegate: answers every request through the protocol handler.</summary>
     public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var response = RentResponse();
+        try
+        {
+            await RunAsync(context, response).ConfigureAwait(false);
+            await SendAsync(context, response).ConfigureAwait(false);
+        }
+        finally
+        {
+            ReturnResponse(response);
+        }
+    }
+
+    /// <summary>
+    /// Runs the handler into <paramref name="response"/> without sending it, for hosts that amend an answer
+    /// (the GPU server adds execution providers to <c>GET /v2</c>) before <see cref="SendAsync"/>.
+    /// </summary>
+    public Task RunAsync(HttpContext context, BufferedProtocolResponse response)
     {
         ArgumentNullException.ThrowIfNull(context);
         var http = context.Request;
@@ -41,28 +62,26 @@ public sealed class KestrelProtocolAdapter
                 ? header.ToString()
                 : null,
         };
+        return _handler.HandleAsync(request, response, context.RequestAborted);
+    }
 
-        var response = RentResponse();
-        try
+    /// <summary>Writes a buffered answer (status, headers such as Retry-After, body with a known length) to Kestrel.</summary>
+    public static async Task SendAsync(HttpContext context, BufferedProtocolResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(response);
+        var reply = context.Response;
+        reply.StatusCode = response.StatusCode;
+        reply.ContentType = response.ContentType;
+        foreach (var (name, value) in response.Headers)
         {
-            await _handler.HandleAsync(request, response, context.RequestAborted).ConfigureAwait(false);
-            var reply = context.Response;
-            reply.StatusCode = response.StatusCode;
-            reply.ContentType = response.ContentType;
-            foreach (var (name, value) in response.Headers)
-            {
-                reply.Headers[name] = value;
-            }
-
-            reply.ContentLength = response.BodyLength;
-            if (response.BodyLength > 0 && !HttpMethods.IsHead(http.Method))
-            {
-                await response.CopyToAsync(reply.Body, context.RequestAborted).ConfigureAwait(false);
-            }
+            reply.Headers[name] = value;
         }
-        finally
+
+        reply.ContentLength = response.BodyLength;
+        if (response.BodyLength > 0 && !HttpMethods.IsHead(context.Request.Method))
         {
-            ReturnResponse(response);
+            await response.CopyToAsync(reply.Body, context.RequestAborted).ConfigureAwait(false);
         }
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Serverless.Core.Inference.Batching;
 using Serverless.Core.Models;
 using Serverless.Core.Protocol;
+using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Gpu.Hosting;
 
@@ -14,7 +15,7 @@ namespace Serverless.Gpu.Hosting;
 /// statistics extension, simplified) reports per model its state, execution provider, why CUDA was not used,
 /// the batching settings and the batcher's counters. Neither endpoint loads a model.
 /// </summary>
-internal sealed class ModelStatsEndpoint(ProtocolEndpoint protocol, BatchingModelRepository repository, DynamicBatchingOptions batching, bool preferCuda)
+internal sealed class ModelStatsEndpoint(KestrelProtocolAdapter protocol, BatchingModelRepository repository, DynamicBatchingOptions batching, bool preferCuda)
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
 
@@ -46,7 +47,7 @@ internal sealed class ModelStatsEndpoint(ProtocolEndpoint protocol, BatchingMode
             }
         }
 
-        await ProtocolEndpoint.SendAsync(context, response).ConfigureAwait(false);
+        await KestrelProtocolAdapter.SendAsync(context, response).ConfigureAwait(false);
     }
 
     public async Task ModelStatsAsync(HttpContext context, string model)
