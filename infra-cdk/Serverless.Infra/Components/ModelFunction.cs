@@ -90,7 +90,7 @@ internal sealed class ModelFunction : Construct
         ["MODEL_STORE"] = storage.ModelStoreUri,
         ["MODEL_CACHE_DIR"] = "/tmp/models",
         ["MODEL_MEMORY_BUDGET_MB"] = ModelPlacement.MemoryBudgetMb(model).ToString(CultureInfo.InvariantCulture),
-        ["MODEL_PRELOAD"] = settings.Preload ? "1" : "0",
+        ["MODEL_PRELOAD"] = settings.Preload ? model.Name : string.Empty, // the shared contract: a comma-separated list of model names
         ["SERVERLESS_STAGE"] = settings.Stage,
     };
 }

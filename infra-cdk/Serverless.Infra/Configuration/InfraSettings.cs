@@ -65,7 +65,7 @@ public sealed partial record InfraSettings
     /// <summary>Shift traffic to new function versions 10% first and roll back on alarms (CodeDeploy).</summary>
     public bool Canary { get; init; } = true;
 
-    /// <summary>Sets MODEL_PRELOAD=1 so functions load their model during init rather than on first request.</summary>
+    /// <summary>Sets MODEL_PRELOAD to each function's model name so functions load their model during init rather than on first request.</summary>
     public bool Preload { get; init; }
 
     /// <summary>Docker build context of the GPU server image.</summary>

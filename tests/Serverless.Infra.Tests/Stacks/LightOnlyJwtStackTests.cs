@@ -65,7 +65,7 @@ public sealed class LightOnlyJwtStackTests(LightOnlyJwtFixture fixture)
         Assert.Equal("Serverless-dev", fixture.Synth.Stack.StackName);
         var fns = fixture.Synth.OfType("AWS::Lambda::Function").Where(f => Cfn.Environment(f.Properties).ContainsKey("MODEL_NAME")).ToList();
         Assert.Equal(2, fns.Count);
-        Assert.All(fns, f => Assert.Equal("1", Cfn.Environment(f.Properties)["MODEL_PRELOAD"]));
+        Assert.All(fns, f => Assert.Equal(Cfn.Environment(f.Properties)["MODEL_NAME"], Cfn.Environment(f.Properties)["MODEL_PRELOAD"]));
         Assert.Contains(fixture.Synth.OfType("AWS::CloudWatch::Dashboard"), d => d.Properties.GetProperty("DashboardName").GetString() == "serverless-dev-direction");
     }
 }

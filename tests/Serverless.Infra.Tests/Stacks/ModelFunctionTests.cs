@@ -38,7 +38,7 @@ public sealed class ModelFunctionTests(MixedModelsFixture fixture)
         Assert.Equal("StorageModelBucket", Cfn.Ref(store[1])![..18]);
         Assert.Equal("/models", store[2].GetString());
         Assert.Equal("/tmp/models", env.GetProperty("MODEL_CACHE_DIR").GetString());
-        Assert.Equal("0", env.GetProperty("MODEL_PRELOAD").GetString());
+        Assert.Equal(string.Empty, env.GetProperty("MODEL_PRELOAD").GetString());
     }
 
     [Fact]
