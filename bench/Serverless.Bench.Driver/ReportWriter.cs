@@ -16,7 +16,7 @@ internal static class ReportWriter
         var date = r.StartedUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         Line(md, $"# Benchmark results, {date}");
         Line(md);
-        Line(md, $"Written by `./build.sh bench` (bench/run.sh), started {r.StartedUtc:HH:mm} UTC, driver time {r.Duration.TotalMinutes:F1} min. " +
+        Line(md, $"Written by bench/run.sh (what `./build.sh bench` runs after setup), started {r.StartedUtc:HH:mm} UTC, driver time {r.Duration.TotalMinutes:F1} min. " +
             "Times are medians unless named otherwise. Ratios compare figures taken in the same run with the same driver; " +
             "the warm lanes were interleaved request by request, so load drift hits them alike. See bench/README.md for what each figure means.");
         Line(md);
