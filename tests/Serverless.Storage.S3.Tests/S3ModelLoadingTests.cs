@@ -81,7 +81,7 @@ public sealed class S3ModelLoadingTests : IClassFixture<S3rverFixture>, IDisposa
         using var store = S3ObjectStore.Create(new Uri("s3://models/cut"), new TestEnvironment(), new S3ObjectStoreOptions
         {
             ServiceUrl = server.Endpoint,
-            Credentials = S3rverProcess.Credentials,
+            Credentials = S3rverStores.Credentials,
             MaxErrorRetry = 0,
         });
         using var registry = Registry(store, null, "text-direction");
@@ -110,12 +110,12 @@ public sealed class S3ModelLoadingTests : IClassFixture<S3rverFixture>, IDisposa
     [Fact]
     public async Task Acquire_WhenTheStoreIsDownAtFirst_FailsThenSucceedsOnceItIsBackAndTheBackoffPassed()
     {
-        var port = S3rverProcess.FreePort();
+        var port = LoopbackPort.Free();
         var clock = new ManualClock();
         using var store = S3ObjectStore.Create(new Uri("s3://models/late"), new TestEnvironment(), new S3ObjectStoreOptions
         {
             ServiceUrl = $"http://127.0.0.1:{port}",
-            Credentials = S3rverProcess.Credentials,
+            Credentials = S3rverStores.Credentials,
             MaxErrorRetry = 0,
         });
         using var registry = Registry(store, new ModelRegistryOptions { TimeProvider = clock }, "text-direction");
@@ -124,7 +124,7 @@ public sealed class S3ModelLoadingTests : IClassFixture<S3rverFixture>, IDisposa
         Assert.Equal(ErrorCode.StorageUnavailable, down.Code);
         Assert.Equal(ModelState.Failed, registry.GetStatus("text-direction").State);
 
-        using var late = await S3rverProcess.StartAsync(port);
+        using var late = await S3rverServer.StartAsync(S3rverStores.Bucket, port);
         using (var seed = late.Store("late"))
         {
             await new ModelPublisher(new LocalObjectStore(RepoPaths.ModelStore), seed).PublishAsync([Manifest("text-direction")]);

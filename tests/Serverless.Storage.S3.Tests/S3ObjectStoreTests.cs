@@ -9,7 +9,7 @@ public sealed class S3ObjectStoreTests(S3rverFixture fixture) : IClassFixture<S3
 {
     private static readonly byte[] Model = File.ReadAllBytes(RepoPaths.ModelFile("text-recognition"));
 
-    private S3rverProcess Server => fixture.Server;
+    private S3rverServer Server => fixture.Server;
 
     [Fact]
     public async Task Put_AsOneRequest_RoundTripsByteExact()
@@ -108,8 +108,8 @@ public sealed class S3ObjectStoreTests(S3rverFixture fixture) : IClassFixture<S3
     {
         using var store = S3ObjectStore.Create(new Uri("s3://models/x"), new TestEnvironment(), new S3ObjectStoreOptions
         {
-            ServiceUrl = $"http://127.0.0.1:{S3rverProcess.FreePort()}",
-            Credentials = S3rverProcess.Credentials,
+            ServiceUrl = $"http://127.0.0.1:{LoopbackPort.Free()}",
+            Credentials = S3rverStores.Credentials,
             MaxErrorRetry = 0,
         });
 
