@@ -21,6 +21,19 @@ internal static class JsonTensorDataReader
     /// <summary>Fills <paramref name="tensor"/> from <paramref name="data"/>, the exact bytes of the JSON value.</summary>
     public static void Read(ReadOnlySpan<byte> data, HostTensor tensor, string model)
     {
+        // Flat FP32/FP64 arrays are by far the most common payload (images, audio). Parsing them by scanning the
+        // bytes skips the tokenizer's per-token bookkeeping; anything unusual (nesting, strings, a wrong count, a
+        // non-finite value) falls through to the token reader below, which owns every error message.
+        if (tensor.ElementType == TensorElementType.Float && FlatNumberScanner.TryRead(data, tensor.GetSpan<float>()))
+        {
+            return;
+        }
+
+        if (tensor.ElementType == TensorElementType.Double && FlatNumberScanner.TryRead(data, tensor.GetSpan<double>()))
+        {
+            return;
+        }
+
         var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = MaxRank + 2 });
         reader.Read();
         var expected = tensor.ElementCount;
