@@ -95,6 +95,9 @@ public sealed class CustomHandlerFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The handler process, for measurements that read its peak memory.</summary>
+    public int ProcessId => _process?.Id ?? 0;
+
     /// <summary>Sends an invocation the way the Functions host does for a non-HTTP trigger.</summary>
     public Task<HttpResponseMessage> InvokeAsync(string function, string payloadJson) =>
         Http.PostAsync(new Uri(BaseUri, function), new StringContent(payloadJson, Encoding.UTF8, "application/json"));
