@@ -35,6 +35,14 @@ internal static class InspectCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {g.Key,-28} {g.Count()}"));
             }
 
+            // Where the bytes go: initializer payload by element type (names and node protos are the rest).
+            foreach (var g in m.Graph.Initializer.GroupBy(t => t.DataType).OrderBy(g => g.Key))
+            {
+                var payload = g.Sum(t => (long)(t.RawData.Length + (t.FloatData.Count * 4) + (t.Int32Data.Count * 4) + (t.Int64Data.Count * 8)));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  initializers of type {g.Key,-3}: {g.Count(),5} tensors, {payload,10:N0} payload bytes"));
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  serialized model: {m.CalculateSize():N0} bytes"));
             if (parse.GetValue(nodes))
             {
                 for (var i = 0; i < m.Graph.Node.Count; i++)

@@ -29,20 +29,22 @@ internal static class MeasureCommand
         var output = new Option<string>("--out") { Required = true };
         var dictionary = new Option<string?>("--dictionary");
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 30 };
-        var command = new Command("measure", "Measure one model in this process (used by report).") { model, preset, set, output, dictionary, runs };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "ORT intra-op threads." };
+        var timingOnly = new Option<bool>("--timing-only") { Description = "Skip the evaluation outputs; only session time, warm latency and RSS." };
+        var command = new Command("measure", "Measure one model in this process (used by report).") { model, preset, set, output, dictionary, runs, timingOnly, threads };
         command.Hidden = true;
         command.SetAction(parse =>
         {
-            var m = Measure(parse.GetValue(model)!, SampleSets.ParsePreset(parse.GetValue(preset)!), parse.GetValue(set)!, parse.GetValue(dictionary), parse.GetValue(runs));
+            var m = Measure(parse.GetValue(model)!, SampleSets.ParsePreset(parse.GetValue(preset)!), parse.GetValue(set)!, parse.GetValue(dictionary), parse.GetValue(runs), parse.GetValue(timingOnly), parse.GetValue(threads));
             File.WriteAllText(parse.GetValue(output)!, JsonSerializer.Serialize(m));
             return 0;
         });
         return command;
     }
 
-    private static Measurement Measure(string modelPath, Preset preset, string setDir, string? dictionaryPath, int runs)
+    private static Measurement Measure(string modelPath, Preset preset, string setDir, string? dictionaryPath, int runs, bool timingOnly, int threads)
     {
-        var settings = new SessionSettings { IntraOpThreads = Environment.ProcessorCount };
+        var settings = new SessionSettings { IntraOpThreads = threads };
         var clock = Stopwatch.StartNew();
         using var session = OnnxSessionFactory.Instance.Create("measure", modelPath, settings);
         var sessionMs = clock.Elapsed.TotalMilliseconds;
@@ -50,7 +52,11 @@ internal static class MeasureCommand
         var texts = new List<string>();
         var decoder = dictionaryPath is null ? null : CtcDecoder.FromFile(dictionaryPath);
         IReadOnlyList<CalibrationSample> timing;
-        if (preset == Preset.VoiceActivity)
+        if (timingOnly)
+        {
+            timing = SampleSets.Load(setDir, preset, 1);
+        }
+        else if (preset == Preset.VoiceActivity)
         {
             // Each clip is streamed chunk by chunk with the recurrent state carried, as the model is used.
             var probabilities = new List<float>();

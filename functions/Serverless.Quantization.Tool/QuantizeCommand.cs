@@ -23,9 +23,10 @@ internal static class QuantizeCommand
         var excludeNodes = new Option<string?>("--exclude-nodes") { Description = "Comma-separated node names to keep in fp32." };
         var excludeOps = new Option<string?>("--exclude-ops") { Description = "Comma-separated op types to keep in fp32." };
         var activations = new Option<string>("--activations") { Description = "uint8 or int8.", DefaultValueFactory = _ => "uint8" };
+        var foldAffine = new Option<bool>("--fold-conv-affine") { Description = "Fold a constant per-channel Mul/Add after a Conv into the Conv before quantizing." };
         var command = new Command("quantize", "Quantize an fp32 ONNX model to int8.")
         {
-            model, output, mode, calibration, preset, method, percentile, samples, excludeNodes, excludeOps, activations,
+            model, output, mode, calibration, preset, method, percentile, samples, excludeNodes, excludeOps, activations, foldAffine,
         };
         command.SetAction(parse =>
         {
@@ -50,6 +51,7 @@ internal static class QuantizeCommand
                     Activations = parse.GetValue(activations) == "int8" ? ActivationType.Int8 : ActivationType.UInt8,
                     ExcludeNodes = Split(parse.GetValue(excludeNodes)),
                     ExcludeOps = Split(parse.GetValue(excludeOps)),
+                    FoldConvAffine = parse.GetValue(foldAffine),
                 };
                 Run(parse.GetValue(model)!, parse.GetValue(output)!, options, parse.GetValue(calibration), parse.GetValue(preset), parse.GetValue(samples));
                 return 0;

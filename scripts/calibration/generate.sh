@@ -15,8 +15,8 @@
 set -euo pipefail
 OUT="${1:?usage: generate.sh OUTDIR}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-COUNT_LINES="${COUNT_LINES:-48}"
-COUNT_PAGES="${COUNT_PAGES:-24}"
+COUNT_LINES="${COUNT_LINES:-200}"
+COUNT_PAGES="${COUNT_PAGES:-40}"
 COUNT_SPEECH="${COUNT_SPEECH:-16}"
 say() { printf '[calibration] %s\n' "$*" >&2; }
 

@@ -44,7 +44,8 @@ public sealed class Quantizer
         var from = OpsetUpgrader.DefaultDomainVersion(model);
         GraphEdits.ConstantsToInitializers(graph);
         var folded = BatchNormFolder.Fold(graph);
-        _progress?.Invoke($"{modelName}: opset {from}, {graph.Node.Count} nodes, {graph.Initializer.Count} initializers, {folded} BatchNormalization folded into Conv");
+        var affine = options.FoldConvAffine ? ConvAffineFolder.Fold(graph) : 0;
+        _progress?.Invoke($"{modelName}: opset {from}, {graph.Node.Count} nodes, {graph.Initializer.Count} initializers, {folded} BatchNormalization and {affine} constant Mul/Add folded into Conv");
 
         QuantizationSummary summary;
         if (options.Mode == QuantizationMode.Dynamic)

@@ -33,6 +33,12 @@ public sealed record QuantizerOptions
     /// <summary>Op types left in fp32 (e.g. "Add" to keep residual sums exact).</summary>
     public IReadOnlySet<string> ExcludeOps { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// Fold a constant per-channel Mul/Add that follows a Conv into the Conv (exact up to float rounding).
+    /// Off by default so existing artifacts keep their bytes; the OCR recipes turn it on.
+    /// </summary>
+    public bool FoldConvAffine { get; init; }
+
     /// <summary>Histogram bins per tensor for percentile and entropy calibration.</summary>
     public int HistogramBins { get; init; } = 2048;
 
@@ -42,5 +48,6 @@ public sealed record QuantizerOptions
             ? "dynamic int8 (per-channel int8 weights for MatMul/Gemm, uint8 activations at run time)"
             : $"static QDQ int8 (per-channel symmetric int8 weights, {(Activations == ActivationType.UInt8 ? "uint8" : "int8")} asymmetric activations, {Method switch { CalibrationMethod.Percentile => $"percentile {Percentile.ToString(System.Globalization.CultureInfo.InvariantCulture)}", CalibrationMethod.Entropy => "entropy", _ => "min-max" }} calibration)"
               + (ExcludeOps.Count > 0 ? $", excluded ops {string.Join(',', ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
+              + (FoldConvAffine ? ", Conv+Mul/Add folded" : string.Empty)
               + (ExcludeNodes.Count > 0 ? $", excluded nodes {string.Join(',', ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty);
 }

@@ -83,4 +83,42 @@ public class EvaluationHelperTests
         Assert.Equal(0.5, TextBoxes.MeanBestIoU(reference, [reference[0]]));
         Assert.Equal(1.0, TextBoxes.MeanBestIoU([], []));
     }
+
+    [Fact]
+    public void Unclip_GrowsABoxByAreaTimesRatioOverPerimeterOnEverySide()
+    {
+        // 200x10: 2000 * 1.5 / 420 = 7.14 -> 7 px on each side, as DBNet's post-processing reports it.
+        Assert.Equal(new Box(13, 23, 227, 47), TextBoxes.Unclip(new Box(20, 30, 220, 40), 320, 320));
+    }
+
+    [Fact]
+    public void Unclip_ClampsToTheImageAndLeavesEmptyBoxesAlone()
+    {
+        Assert.Equal(new Box(0, 0, 320, 15), TextBoxes.Unclip(new Box(2, 3, 318, 10), 320, 320)); // d = 316 * 7 * 1.5 / 646 = 5.1
+        Assert.Equal(new Box(5, 5, 5, 9), TextBoxes.Unclip(new Box(5, 5, 5, 9), 320, 320));
+    }
+
+    [Fact]
+    public void FindUnclipped_OneRowShiftOnAThinLine_CostsLittleIoU()
+    {
+        // A 100x6 text kernel and the same kernel one row lower: raw IoU 5/7; unclipped by 4 px (600 * 1.5 / 212)
+        // both are 14 rows high and overlap in 13 of 15.
+        var a = new float[160 * 40];
+        var b = new float[160 * 40];
+        for (var y = 10; y < 16; y++)
+        {
+            for (var x = 20; x < 120; x++)
+            {
+                a[(y * 160) + x] = 0.9f;
+                b[((y + 1) * 160) + x] = 0.9f;
+            }
+        }
+
+        var raw = TextBoxes.MeanBestIoU(TextBoxes.Find(a, 160, 40), TextBoxes.Find(b, 160, 40));
+        var unclipped = TextBoxes.MeanBestIoU(TextBoxes.FindUnclipped(a, 160, 40), TextBoxes.FindUnclipped(b, 160, 40));
+
+        Assert.Equal(5.0 / 7.0, raw, 9);
+        Assert.Equal(13.0 / 15.0, unclipped, 9);
+        Assert.Equal(1.0, TextBoxes.MeanBestIoU(TextBoxes.FindUnclipped(a, 160, 40), TextBoxes.FindUnclipped(a, 160, 40)));
+    }
 }

@@ -1,4 +1,5 @@
 using Serverless.Core.Errors;
+using Serverless.Quantization.Calibration;
 using Serverless.Quantization.Onnx;
 using Serverless.Quantization.Quantization;
 using Serverless.Quantization.Tests.Onnx;
@@ -94,6 +95,50 @@ public class QuantizerTests
         var b = OnnxModelFile.Serialize(Quantizer.Quantize(TinyModels.ConvNet(), new QuantizerOptions { Method = CalibrationMethod.Percentile }, TinyModels.Samples(8, 2)).Model);
 
         Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Static_OnRealTextDetectionModelWithItsRecipe_TwiceGivesByteIdenticalModels()
+    {
+        // The pinned int8 artifacts are rebuilt at setup and checked against a SHA-256, so the whole chain
+        // (folding, calibration through ORT, histogram percentiles, serialization) must be deterministic.
+        var options = new QuantizerOptions
+        {
+            Method = CalibrationMethod.Percentile,
+            FoldConvAffine = true,
+            ExcludeOps = new HashSet<string> { "Add", "Mul" },
+            ExcludeNodes = new HashSet<string> { "p2o.Conv.0", "p2o.Conv.1", "p2o.Conv.2", "p2o.Conv.3" },
+        };
+        var source = OnnxModelFile.Load(RepoPaths.ModelFile("text-detection"));
+        var samples = Enumerable.Range(0, 2).Select(DetectionPage).ToList();
+
+        var first = Quantizer.Quantize(source, options, samples, "text-detection");
+        var a = OnnxModelFile.Serialize(first.Model);
+        var b = OnnxModelFile.Serialize(Quantizer.Quantize(source, options, samples, "text-detection").Model);
+
+        Assert.Equal(a, b);
+        Assert.Equal(58, first.Summary.QuantizedByOp.GetValueOrDefault("Conv"));
+        Assert.Contains("p2o.Conv.0", first.Summary.Excluded);
+        Assert.DoesNotContain(first.Model.Graph.Node, n => n.Name == "p2o.Mul.0"); // Conv -> Mul(scale) folded
+    }
+
+    private static CalibrationSample DetectionPage(int seed)
+    {
+        // A 64x64 page: light background with a few dark bars (text-like), ImageNet-normalized.
+        var x = new float[3 * 64 * 64];
+        for (var c = 0; c < 3; c++)
+        {
+            for (var y = 0; y < 64; y++)
+            {
+                for (var i = 0; i < 64; i++)
+                {
+                    var ink = (y % 16) is > 5 and < 11 && ((i + (seed * 5)) % 7) < 4 && i is > 4 and < 58;
+                    x[(c * 64 * 64) + (y * 64) + i] = ink ? -1.8f : 2.0f;
+                }
+            }
+        }
+
+        return new CalibrationSample($"page{seed}", [new SampleTensor("x", [1, 3, 64, 64], x)]);
     }
 
     [Fact]
