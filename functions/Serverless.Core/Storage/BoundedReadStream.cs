@@ -1,10 +1,36 @@
 namespace Serverless.Core.Storage;
 
-/// <summary>A read-only view of at most <c>length</c> bytes of an inner stream (ranged reads of local files).</summary>
-internal sealed class BoundedReadStream(Stream inner, long length) : Stream
+/// <summary>
+/// A read-only, forward-only view of an inner stream that counts what it has read and stops after
+/// <c>length</c> bytes. Object stores return it for every download: the local store to cut a ranged read
+/// out of a file, the HTTP stores to tie the response's lifetime to its body, so that disposing the
+/// stream disposes the <c>owner</c> (the response) and returns the connection to the pool.
+/// </summary>
+public sealed class BoundedReadStream : Stream
 {
-    private readonly long _length = length;
-    private long _remaining = length;
+    private readonly Stream _inner;
+    private readonly long? _length;
+    private readonly IDisposable? _owner;
+    private long _position;
+
+    /// <param name="inner">The stream to read from, positioned at the first byte of the view; disposed with this one.</param>
+    /// <param name="length">
+    /// At most this many bytes are read, and <see cref="Length"/> reports it. Null when it is not known
+    /// in advance (an HTTP body without Content-Length): reads then run to the end of <paramref name="inner"/>.
+    /// </param>
+    /// <param name="owner">Disposed after <paramref name="inner"/>, e.g. the HTTP response the body belongs to.</param>
+    public BoundedReadStream(Stream inner, long? length, IDisposable? owner = null)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        if (length is { } n)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(n, nameof(length));
+        }
+
+        _inner = inner;
+        _length = length;
+        _owner = owner;
+    }
 
     public override bool CanRead => true;
 
@@ -12,11 +38,12 @@ internal sealed class BoundedReadStream(Stream inner, long length) : Stream
 
     public override bool CanWrite => false;
 
-    public override long Length => _length;
+    public override long Length => _length ?? throw new NotSupportedException("The length of this stream is not known in advance (the source sent no length); read it to the end instead.");
 
+    /// <summary>Bytes read so far.</summary>
     public override long Position
     {
-        get => _length - _remaining;
+        get => _position;
         set => throw new NotSupportedException();
     }
 
@@ -24,13 +51,14 @@ internal sealed class BoundedReadStream(Stream inner, long length) : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        if (_remaining <= 0)
+        var allowed = Allowed(buffer.Length);
+        if (allowed == 0 && buffer.Length > 0)
         {
             return 0;
         }
 
-        var read = inner.Read(buffer[..(int)Math.Min(buffer.Length, _remaining)]);
-        _remaining -= read;
+        var read = _inner.Read(buffer[..allowed]);
+        _position += read;
         return read;
     }
 
@@ -39,13 +67,14 @@ internal sealed class BoundedReadStream(Stream inner, long length) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_remaining <= 0)
+        var allowed = Allowed(buffer.Length);
+        if (allowed == 0 && buffer.Length > 0)
         {
             return 0;
         }
 
-        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken).ConfigureAwait(false);
-        _remaining -= read;
+        var read = await _inner.ReadAsync(buffer[..allowed], cancellationToken).ConfigureAwait(false);
+        _position += read;
         return read;
     }
 
@@ -63,11 +92,19 @@ internal sealed class BoundedReadStream(Stream inner, long length) : Stream
     {
         if (disposing)
         {
-            inner.Dispose();
+            _inner.Dispose();
+            _owner?.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    public override ValueTask DisposeAsync() => inner.DisposeAsync();
+    public override async ValueTask DisposeAsync()
+    {
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        _owner?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private int Allowed(int requested) => _length is { } n ? (int)Math.Min(requested, n - _position) : requested;
 }

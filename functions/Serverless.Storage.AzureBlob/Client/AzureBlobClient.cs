@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Serverless.Core.Errors;
+using Serverless.Core.Storage;
 using Serverless.Storage.AzureBlob.Auth;
 using Serverless.Storage.AzureBlob.Configuration;
 
@@ -138,7 +139,8 @@ public sealed partial class AzureBlobClient : IDisposable
         try
         {
             var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-            return new BlobDownloadStream(response, body, response.Content.Headers.ContentLength);
+            // The stream owns the response, so disposing it returns the connection to the pool.
+            return new BoundedReadStream(body, response.Content.Headers.ContentLength, response);
         }
         catch
         {

@@ -77,12 +77,12 @@ public sealed class PublishCommandTests : IDisposable
     [Fact]
     public async Task PublishToS3rver_ThenServeFromTheStoreAlone_AnswersLikeNode()
     {
-        using var s3 = await S3rver.StartAsync();
-        var environment = new Dictionary<string, string?>(s3.ClientEnvironment.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)))
+        using var s3 = await S3rverServer.StartAsync("models");
+        var environment = new Dictionary<string, string?>(s3.ClientEnvironment)
         {
             ["MODEL_CACHE_DIR"] = Path.Combine(_dir, "cache"),
         };
-        var store = $"s3://{S3rver.Bucket}/prod";
+        var store = $"s3://{s3.Bucket}/prod";
 
         var publish = await CliProcess.RunAsync(environment, "publish", "--store", store, "--models", ModelsFolder("text-direction"));
         Assert.True(publish.ExitCode == 0, publish.ToString());

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Amazon.Runtime;
 using Serverless.Storage.S3;
@@ -16,70 +13,23 @@ public sealed class S3rverHost : IAsyncLifetime
 {
     public const string Bucket = "batch";
 
-    private System.Diagnostics.Process _process = null!;
-    private string _directory = null!;
+    private S3rverServer _server = null!;
 
-    public string Endpoint { get; private set; } = string.Empty;
+    public string Endpoint => _server.Endpoint;
 
     /// <summary>A store over the bucket, for the test to upload inputs and read results.</summary>
     public S3ObjectStore Store { get; private set; } = null!;
 
-    public Dictionary<string, string?> Environment => new()
-    {
-        ["AWS_ENDPOINT_URL_S3"] = Endpoint,
-        ["AWS_ACCESS_KEY_ID"] = "S3RVER",
-        ["AWS_SECRET_ACCESS_KEY"] = "S3RVER",
-        ["AWS_SESSION_TOKEN"] = null,
-        ["AWS_REGION"] = "us-east-1",
-    };
+    public Dictionary<string, string?> Environment => new(_server.ClientEnvironment);
 
     public async Task InitializeAsync()
     {
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        _directory = Directory.CreateTempSubdirectory("lambda-s3rver-").FullName;
-        var start = new ProcessStartInfo("node")
-        {
-            ArgumentList =
-            {
-                Path.Combine(RepoPaths.NodeModules, "s3rver", "bin", "s3rver.js"),
-                "--directory", _directory, "--address", "127.0.0.1", "--port", port.ToString(), "--silent", "--configure-bucket", Bucket,
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        _process = System.Diagnostics.Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        Endpoint = $"http://127.0.0.1:{port}";
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                await Task.Delay(300); // the bucket is created just after the port opens
-                break;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
-        }
-
+        _server = await S3rverServer.StartAsync(Bucket);
         Store = S3ObjectStore.Create(new Uri($"s3://{Bucket}/"), null, new S3ObjectStoreOptions
         {
             ServiceUrl = Endpoint,
-            Credentials = new BasicAWSCredentials("S3RVER", "S3RVER"),
-            Region = "us-east-1",
+            Credentials = new BasicAWSCredentials(S3rverServer.AccessKeyId, S3rverServer.SecretAccessKey),
+            Region = S3rverServer.Region,
         });
     }
 
@@ -106,25 +56,8 @@ public sealed class S3rverHost : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        Store.Dispose();
-        try
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-
+        Store?.Dispose();
+        _server?.Dispose();
         return Task.CompletedTask;
     }
 }
