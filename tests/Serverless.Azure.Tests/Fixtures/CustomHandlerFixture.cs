@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Serverless.Storage.AzureBlob;
 using Serverless.Tests.Azurite;
@@ -59,7 +58,7 @@ public sealed class CustomHandlerFixture : IAsyncLifetime
         }
 
         _cache = Directory.CreateTempSubdirectory("azure-handler-cache-").FullName;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         BaseUri = new Uri($"http://127.0.0.1:{port}/");
         var executable = Path.Combine(AppContext.BaseDirectory, "serverless-azure");
         var start = new ProcessStartInfo(executable)
@@ -160,10 +159,4 @@ public sealed class CustomHandlerFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Serverless.Azure.Tests.Fixtures;
+using Serverless.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Serverless.Azure.Tests.Measurements;
@@ -21,20 +22,7 @@ public sealed class AzureBatchMeasurements(CustomHandlerFixture handler, ITestOu
     {
         const int lines = 10_000;
         const string key = "incoming/text-direction/throughput.jsonl";
-        var file = new StringBuilder();
-        for (var i = 0; i < lines; i++)
-        {
-            // Same content as the S3 measurement: [1,3,48,48] of 0/1 values (~140 MB in all).
-            file.Append("{\"id\":\"").Append(i).Append("\",\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,3,48,48],\"data\":[");
-            for (var j = 0; j < 3 * 48 * 48; j++)
-            {
-                file.Append(j == 0 ? "" : ",").Append((i + j) % 3 == 0 ? '1' : '0');
-            }
-
-            file.Append("]}]}\n");
-        }
-
-        var bytes = Encoding.UTF8.GetBytes(file.ToString());
+        var bytes = BatchThroughputFile.TextDirection(lines);
         using (var client = handler.CreateBlobClient())
         {
             await client.UploadAsync(CustomHandlerFixture.Container, key, new MemoryStream(bytes), "application/x-ndjson");

@@ -39,7 +39,7 @@ public sealed class LambdaCommandTests
     public async Task Lambda_ServesItsModelAndRefusesOthers_ThroughTheRealBootstrap()
     {
         TestEnvironment.EnsureOrtLibrary();
-        var port = FreePort.Next();
+        var port = LoopbackPort.Free();
         using var output = new StringWriter();
         using var error = new StringWriter();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));

@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Serverless.Lambda.Emulator;
 using Serverless.Lambda.Tests.Batch;
 using Serverless.Lambda.Tests.Events;
 using Serverless.Lambda.Tests.Process;
+using Serverless.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Serverless.Lambda.Tests.Measurements;
@@ -35,20 +35,7 @@ public sealed class LambdaMeasurements(ITestOutputHelper output, S3rverHost s3) 
     {
         const int lines = 10_000;
         const string key = "incoming/text-direction/throughput.jsonl";
-        var file = new StringBuilder();
-        for (var i = 0; i < lines; i++)
-        {
-            // [1,3,48,48] of 0/1 values keeps the file at ~140 MB while exercising the full path.
-            file.Append("{\"id\":\"").Append(i).Append("\",\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,3,48,48],\"data\":[");
-            for (var j = 0; j < 3 * 48 * 48; j++)
-            {
-                file.Append(j == 0 ? "" : ",").Append((i + j) % 3 == 0 ? '1' : '0');
-            }
-
-            file.Append("]}]}\n");
-        }
-
-        var bytes = Encoding.UTF8.GetBytes(file.ToString());
+        var bytes = BatchThroughputFile.TextDirection(lines);
         await s3.Store.PutAsync(key, new MemoryStream(bytes), "application/x-ndjson", default);
         var env = s3.Environment;
         env["MODEL_NAME"] = null;

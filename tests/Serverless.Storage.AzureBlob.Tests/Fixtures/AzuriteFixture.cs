@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Serverless.Storage.AzureBlob;
 using Serverless.Storage.AzureBlob.Auth;
 using Serverless.Storage.AzureBlob.Configuration;
@@ -37,7 +35,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         _workspace = Directory.CreateTempSubdirectory("azurite-").FullName;
         var main = Path.Combine(RepoPaths.NodeModules, "azurite", "dist", "src", "blob", "main.js");
         if (!File.Exists(main))
@@ -71,24 +69,14 @@ public sealed class AzuriteFixture : IAsyncLifetime
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+        if (await LoopbackPort.WaitUntilAcceptingAsync(Port, TimeSpan.FromSeconds(30), () => _process.HasExited))
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode} before listening on port {Port}: {_errors}");
-            }
+            return;
+        }
 
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(100);
-            }
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode} before listening on port {Port}: {_errors}");
         }
 
         throw new TimeoutException($"Azurite did not listen on port {Port} within 30 s.");
@@ -117,12 +105,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 [CollectionDefinition(Name)]
