@@ -1,4 +1,6 @@
 using System.Buffers.Text;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Serverless.Core.Protocol;
 
@@ -12,7 +14,7 @@ namespace Serverless.Core.Protocol;
 /// </summary>
 internal static class FlatNumberScanner
 {
-    public static bool TryRead(ReadOnlySpan<byte> json, Span<float> destination)
+    public static bool TryRead<T>(ReadOnlySpan<byte> json, Span<T> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var p = SkipWhitespace(json, 0);
         if (p >= json.Length || json[p] != (byte)'[')
@@ -30,9 +32,7 @@ internal static class FlatNumberScanner
         while (true)
         {
             var end = NumberEnd(json, p);
-            if (end == p || n >= destination.Length
-                || !Utf8Parser.TryParse(json[p..end], out float value, out var consumed)
-                || consumed != end - p || !float.IsFinite(value))
+            if (end == p || n >= destination.Length || !TryParse(json[p..end], out T value) || !T.IsFinite(value))
             {
                 return false;
             }
@@ -54,46 +54,28 @@ internal static class FlatNumberScanner
         }
     }
 
-    public static bool TryRead(ReadOnlySpan<byte> json, Span<double> destination)
+    // Utf8Parser has no generic entry point; the type tests are JIT-time constants, so each instantiation
+    // compiles to a direct call of the one overload it needs.
+    private static bool TryParse<T>(ReadOnlySpan<byte> text, out T value) where T : unmanaged
     {
-        var p = SkipWhitespace(json, 0);
-        if (p >= json.Length || json[p] != (byte)'[')
+        bool ok;
+        int consumed;
+        if (typeof(T) == typeof(float))
         {
-            return false;
+            ok = Utf8Parser.TryParse(text, out float f, out consumed);
+            value = Unsafe.As<float, T>(ref f);
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            ok = Utf8Parser.TryParse(text, out double d, out consumed);
+            value = Unsafe.As<double, T>(ref d);
+        }
+        else
+        {
+            throw new NotSupportedException($"FlatNumberScanner reads float and double, not {typeof(T).Name}.");
         }
 
-        p = SkipWhitespace(json, p + 1);
-        var n = 0;
-        if (p < json.Length && json[p] == (byte)']')
-        {
-            return destination.Length == 0 && SkipWhitespace(json, p + 1) == json.Length;
-        }
-
-        while (true)
-        {
-            var end = NumberEnd(json, p);
-            if (end == p || n >= destination.Length
-                || !Utf8Parser.TryParse(json[p..end], out double value, out var consumed)
-                || consumed != end - p || !double.IsFinite(value))
-            {
-                return false;
-            }
-
-            destination[n++] = value;
-            p = SkipWhitespace(json, end);
-            if (p >= json.Length)
-            {
-                return false;
-            }
-
-            if (json[p] == (byte)',')
-            {
-                p = SkipWhitespace(json, p + 1);
-                continue;
-            }
-
-            return json[p] == (byte)']' && n == destination.Length && SkipWhitespace(json, p + 1) == json.Length;
-        }
+        return ok && consumed == text.Length;
     }
 
     // JSON numbers use only these bytes; the grammar itself was checked when the request was tokenized.
