@@ -22,18 +22,18 @@ internal static class JsonNumberFormatter
         var bytes = tensor.Bytes;
         switch (tensor.ElementType)
         {
-            case TensorElementType.Float: WriteFloats(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
-            case TensorElementType.Double: WriteFloats(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
-            case TensorElementType.Float16: WriteHalves(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
-            case TensorElementType.Int8: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, sbyte>(bytes)); break;
-            case TensorElementType.UInt8: WriteIntegers(ref sink, bytes); break;
-            case TensorElementType.Int16: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, short>(bytes)); break;
-            case TensorElementType.UInt16: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, ushort>(bytes)); break;
-            case TensorElementType.Int32: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, int>(bytes)); break;
-            case TensorElementType.UInt32: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, uint>(bytes)); break;
-            case TensorElementType.Int64: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, long>(bytes)); break;
-            case TensorElementType.UInt64: WriteIntegers(ref sink, MemoryMarshal.Cast<byte, ulong>(bytes)); break;
-            case TensorElementType.Bool: WriteBools(ref sink, bytes); break;
+            case TensorElementType.Float: WriteArray<float, FloatFormat<float>>(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
+            case TensorElementType.Double: WriteArray<double, FloatFormat<double>>(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
+            case TensorElementType.Float16: WriteArray<Half, HalfFormat>(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
+            case TensorElementType.Int8: WriteArray<sbyte, IntegerFormat<sbyte>>(ref sink, MemoryMarshal.Cast<byte, sbyte>(bytes)); break;
+            case TensorElementType.UInt8: WriteArray<byte, IntegerFormat<byte>>(ref sink, bytes); break;
+            case TensorElementType.Int16: WriteArray<short, IntegerFormat<short>>(ref sink, MemoryMarshal.Cast<byte, short>(bytes)); break;
+            case TensorElementType.UInt16: WriteArray<ushort, IntegerFormat<ushort>>(ref sink, MemoryMarshal.Cast<byte, ushort>(bytes)); break;
+            case TensorElementType.Int32: WriteArray<int, IntegerFormat<int>>(ref sink, MemoryMarshal.Cast<byte, int>(bytes)); break;
+            case TensorElementType.UInt32: WriteArray<uint, IntegerFormat<uint>>(ref sink, MemoryMarshal.Cast<byte, uint>(bytes)); break;
+            case TensorElementType.Int64: WriteArray<long, IntegerFormat<long>>(ref sink, MemoryMarshal.Cast<byte, long>(bytes)); break;
+            case TensorElementType.UInt64: WriteArray<ulong, IntegerFormat<ulong>>(ref sink, MemoryMarshal.Cast<byte, ulong>(bytes)); break;
+            case TensorElementType.Bool: WriteArray<byte, BoolFormat>(ref sink, bytes); break;
             case TensorElementType.String: WriteStrings(ref sink, tensor); break;
             default:
                 throw new Errors.InferenceException(Errors.ErrorCode.Internal, $"Output '{tensor.Name}' has element type {tensor.ElementType}, which the protocol cannot carry.");
@@ -57,7 +57,11 @@ internal static class JsonNumberFormatter
         return n;
     }
 
-    private static void WriteFloats<T>(ref Utf8Sink sink, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    // One chunked loop for every fixed-size type; TFormat is a struct with a static Format, so each
+    // instantiation is specialized by the JIT and the per-element call is direct (no delegate, no boxing).
+    private static void WriteArray<T, TFormat>(ref Utf8Sink sink, ReadOnlySpan<T> values)
+        where T : unmanaged
+        where TFormat : struct, IElementFormat<T>
     {
         sink.Write("["u8);
         var span = sink.GetSpan(ChunkBytes);
@@ -76,78 +80,43 @@ internal static class JsonNumberFormatter
                 span[pos++] = (byte)',';
             }
 
-            pos += FormatFloat(values[i], span[pos..]);
+            pos += TFormat.Format(values[i], span[pos..]);
         }
 
         sink.Advance(pos);
         sink.Write("]"u8);
+    }
+
+    private interface IElementFormat<T>
+    {
+        /// <summary>Writes one element (at most <see cref="MaxElementBytes"/> bytes) and returns its length.</summary>
+        static abstract int Format(T value, Span<byte> destination);
+    }
+
+    private readonly struct FloatFormat<T> : IElementFormat<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public static int Format(T value, Span<byte> destination) => FormatFloat(value, destination);
     }
 
     // FP16 is written as the float it widens to (exact), not Half's shortest text: 65504 rather than 65500,
     // which a client parsing into float32 would otherwise read as a different value.
-    private static void WriteHalves(ref Utf8Sink sink, ReadOnlySpan<Half> values)
+    private readonly struct HalfFormat : IElementFormat<Half>
     {
-        sink.Write("["u8);
-        var span = sink.GetSpan(ChunkBytes);
-        var pos = 0;
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (span.Length - pos < MaxElementBytes)
-            {
-                sink.Advance(pos);
-                span = sink.GetSpan(ChunkBytes);
-                pos = 0;
-            }
-
-            if (i > 0)
-            {
-                span[pos++] = (byte)',';
-            }
-
-            pos += FormatFloat((float)values[i], span[pos..]);
-        }
-
-        sink.Advance(pos);
-        sink.Write("]"u8);
+        public static int Format(Half value, Span<byte> destination) => FormatFloat((float)value, destination);
     }
 
-    private static void WriteIntegers<T>(ref Utf8Sink sink, ReadOnlySpan<T> values) where T : unmanaged, IBinaryInteger<T>
+    private readonly struct IntegerFormat<T> : IElementFormat<T> where T : unmanaged, IBinaryInteger<T>
     {
-        sink.Write("["u8);
-        var span = sink.GetSpan(ChunkBytes);
-        var pos = 0;
-        for (var i = 0; i < values.Length; i++)
+        public static int Format(T value, Span<byte> destination)
         {
-            if (span.Length - pos < MaxElementBytes)
-            {
-                sink.Advance(pos);
-                span = sink.GetSpan(ChunkBytes);
-                pos = 0;
-            }
-
-            if (i > 0)
-            {
-                span[pos++] = (byte)',';
-            }
-
-            values[i].TryFormat(span[pos..], out var n, default, CultureInfo.InvariantCulture);
-            pos += n;
+            value.TryFormat(destination, out var written, default, CultureInfo.InvariantCulture);
+            return written;
         }
-
-        sink.Advance(pos);
-        sink.Write("]"u8);
     }
 
-    private static void WriteBools(ref Utf8Sink sink, ReadOnlySpan<byte> values)
+    private readonly struct BoolFormat : IElementFormat<byte>
     {
-        sink.Write("["u8);
-        for (var i = 0; i < values.Length; i++)
-        {
-            sink.Write(i == 0 ? ReadOnlySpan<byte>.Empty : ","u8);
-            sink.Write(values[i] != 0 ? "true"u8 : "false"u8);
-        }
-
-        sink.Write("]"u8);
+        public static int Format(byte value, Span<byte> destination) => Copy(value != 0 ? "true"u8 : "false"u8, destination);
     }
 
     private static void WriteStrings(ref Utf8Sink sink, ITensorData tensor)
