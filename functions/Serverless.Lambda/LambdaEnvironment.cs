@@ -5,7 +5,8 @@ namespace Serverless.Lambda;
 /// <summary>
 /// The process environment with Lambda's conventions applied before the shared settings read it: on a
 /// per-model function <c>MODEL_PRELOAD=1</c> (or true) means "preload the model this function serves"
-/// (MODEL_NAME) and 0/false means "load on first request", which is how the CDK app sets it.
+/// (MODEL_NAME) and 0/false means "load on first request". The CDK app sets the model name itself (the
+/// shared comma-separated form); the 1/0 spelling is kept for people configuring a function by hand.
 /// </summary>
 public sealed class LambdaEnvironment(IEnvironment inner) : IEnvironment
 {

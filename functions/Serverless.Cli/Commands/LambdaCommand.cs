@@ -68,8 +68,7 @@ internal static class LambdaCommand
             ["MODEL_STORE"] = options.Store,
             ["SERVERLESS_MODELS_DIR"] = options.ModelsDir,
             ["MODEL_CACHE_DIR"] = Path.Combine(Path.GetTempPath(), "serverless-lambda-cache"),
-            ["AWS_LAMBDA_FUNCTION_NAME"] = options.Model,
-            ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "1024",
+            ["AWS_LAMBDA_FUNCTION_NAME"] = options.Model, // the emulator's default is "local"; logs read better with the model
         };
 
         await using var emulation = await LambdaEmulation.StartAsync(

@@ -35,6 +35,18 @@ public sealed class LambdaCommandTests
         Assert.Contains("--timeout", run.Error);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("65536")]
+    public async Task Lambda_WithAPortOutOfRange_ExitsWithCode2NamingTheOption(string port)
+    {
+        var run = await CliRun.RunAsync(["lambda", "--model", "text-direction", "--bootstrap", Bootstrap, "--port", port]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("--port", run.Error);
+        Assert.Contains(port, run.Error);
+    }
+
     [Fact]
     public async Task Lambda_ServesItsModelAndRefusesOthers_ThroughTheRealBootstrap()
     {
