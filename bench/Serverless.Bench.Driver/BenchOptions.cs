@@ -25,6 +25,16 @@ internal sealed record BenchOptions
 
     public int DetectionRequests { get; init; } = 40;
 
+    /// <summary>The client that times the warm requests (<c>--client raw|httpclient</c>, default raw).</summary>
+    public ClientKind Client { get; init; } = ClientKind.Raw;
+
+    /// <summary>Which parts run (<c>--only all|cold|warm</c>, default all): cold start, warm latency, or both.</summary>
+    public string Only { get; init; } = "all";
+
+    public bool RunCold => Only is "all" or "cold";
+
+    public bool RunWarm => Only is "all" or "warm";
+
     /// <summary>BenchmarkDotNet's results folder; every *-report-github.md in it goes into the results file.</summary>
     public string? BdnResults { get; init; }
 
@@ -66,6 +76,19 @@ internal sealed record BenchOptions
             ColdRuns = Number("cold-runs", defaults.ColdRuns),
             DirectionRequests = Number("direction-requests", defaults.DirectionRequests),
             DetectionRequests = Number("detection-requests", defaults.DetectionRequests),
+            Client = Text("client", "raw") switch
+            {
+                "raw" => ClientKind.Raw,
+                "httpclient" => ClientKind.HttpClient,
+                var other => throw new ArgumentException($"--client is raw or httpclient, not '{other}'."),
+            },
+            Only = Text("only", defaults.Only) switch
+            {
+                "all" => "all",
+                "cold" => "cold",
+                "warm" => "warm",
+                var other => throw new ArgumentException($"--only is all, cold or warm, not '{other}'."),
+            },
             BdnResults = values.GetValueOrDefault("bdn-results"),
             PublishCommand = Text("publish-command", defaults.PublishCommand),
             BdnCommand = Text("bdn-command", defaults.BdnCommand),

@@ -1,7 +1,10 @@
 namespace Serverless.Bench.Driver;
 
 /// <summary>One line of the warm table: a server, workload and format, with the in-process depths for our server.</summary>
-internal sealed record WarmRow(string Server, string Workload, string Format, int Requests, Stats EndToEnd, Stats? InProcess, Stats? RawRun, long RequestBytes, long ResponseBytes);
+internal sealed record WarmRow(string Server, string Workload, string Format, int Requests, Stats EndToEnd, Stats? InProcess, Stats? RawRun, long RequestBytes, long ResponseBytes, string Framing);
+
+/// <summary>One server's HTTP floor: a trivial GET over the same keep-alive connection, timed with the infer lanes.</summary>
+internal sealed record FloorRow(string Server, string Route, int Requests, Stats Latency, long ResponseBytes, string Framing);
 
 /// <summary>Everything one run measured, handed to <see cref="ReportWriter"/>.</summary>
 internal sealed record BenchResults
@@ -24,12 +27,20 @@ internal sealed record BenchResults
 
     public required IReadOnlyList<ColdStartSample> NodeCold { get; init; }
 
+    /// <summary>Ours started with MODEL_PRELOAD=text-direction (an extra row; the target compares the lazy start).</summary>
+    public required IReadOnlyList<ColdStartSample> OursPreloadCold { get; init; }
+
     /// <summary>Exec to exit of `serverless --version` and `node -e ""`: the runtimes' own start.</summary>
     public required IReadOnlyList<double> OursFloor { get; init; }
 
     public required IReadOnlyList<double> NodeFloor { get; init; }
 
     public required IReadOnlyList<WarmRow> Warm { get; init; }
+
+    public required IReadOnlyList<FloorRow> Floors { get; init; }
+
+    /// <summary>The client that timed the warm requests, as the results file describes it.</summary>
+    public required string Client { get; init; }
 
     /// <summary>Per workload: the largest difference between our output and the Node peer's for the same input.</summary>
     public required IReadOnlyList<(string Workload, double MaxAbsDiff)> Agreement { get; init; }

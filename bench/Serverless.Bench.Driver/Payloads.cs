@@ -9,6 +9,9 @@ namespace Serverless.Bench.Driver;
 /// written as its shortest round-trip float, as a client serializing a float32 array would) and the
 /// binary tensor data form (a JSON header asking for binary outputs, then the raw little-endian floats).
 /// The values are a fixed pseudo-random image normalized to [-1, 1], so every run sends identical bytes.
+/// Every request names the model version (<see cref="InferPath"/>): both servers, and the in-process runs,
+/// then use the same model file whatever a manifest's defaultVersion says (text-detection's default may be
+/// an int8 artifact while the Node peer and the raw Run would load the fp32 one).
 /// </summary>
 internal sealed class Payloads
 {
@@ -24,6 +27,12 @@ internal sealed class Payloads
     }
 
     public string Model { get; }
+
+    /// <summary>The store version every lane uses: its model is <c>STORE/Model/Version/model.onnx</c>.</summary>
+    public string Version => "1";
+
+    /// <summary>The infer route with the version pinned, the same for both servers.</summary>
+    public string InferPath => $"/v2/models/{Model}/versions/{Version}/infer";
 
     public string Input { get; }
 

@@ -5,6 +5,12 @@ using Serverless.Bench.Driver;
 
 // See bench/README.md. Usage: Serverless.Bench.Driver --server PUBLISHED/serverless --node-peer bench/node-peer/server.js
 //   --store .cache/store --models models --out bench/results/DATE.md [--cold-runs 10] [--direction-requests 500] ...
+//   Serverless.Bench.Driver --self-test   checks the raw HTTP client against canned responses (bench/run.sh runs it first)
+if (args is ["--self-test"])
+{
+    return SelfTest.Run();
+}
+
 var options = BenchOptions.Parse(args);
 var clock = Stopwatch.StartNew();
 var started = DateTime.UtcNow;
@@ -20,75 +26,118 @@ var ours = new ServerCommand("serverless (published)", options.Server, ["serve",
 
     // The published folder carries libonnxruntime.so.1 itself: measure the shipping layout, not the dev override.
     ["SERVERLESS_ORT_LIBRARY"] = null,
+
+    // The primary row is the lazy start: models load on first use, whatever the caller's environment says.
+    ["MODEL_PRELOAD"] = null,
 });
+var oursPreload = ours with
+{
+    Name = "serverless (published), MODEL_PRELOAD=text-direction",
+    Environment = new Dictionary<string, string?>(ours.Environment) { ["MODEL_PRELOAD"] = "text-direction" },
+};
 var node = new ServerCommand("Node.js peer", options.Node, [options.NodePeer, "--port", "{port}", "--store", options.Store], new Dictionary<string, string?>());
 
 Console.WriteLine($"load average {loadAtStart}; building payloads");
 var direction = Payloads.Create("text-direction", "x", [1, 3, 48, 192], seed: 7);
 var detection = Payloads.Create("text-detection", "x", [1, 3, 640, 640], seed: 11);
 
-// Cold start: one untimed start of each first (page cache), then alternate so drift in load hits both alike.
-Console.WriteLine($"cold start: {options.ColdRuns} starts each, alternating");
-await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0");
-await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0");
+// Cold start: one untimed start of each first (page cache), then alternate so drift in load hits all alike.
 var oursCold = new List<ColdStartSample>();
+var oursPreloadCold = new List<ColdStartSample>();
 var nodeCold = new List<ColdStartSample>();
 var oursFloor = new List<double>();
 var nodeFloor = new List<double>();
-for (var i = 0; i < options.ColdRuns; i++)
+if (options.RunCold)
 {
-    oursFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Server, "--version"));
-    nodeFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Node, "-e", ""));
-    oursCold.Add(await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0"));
-    nodeCold.Add(await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0"));
-    Console.WriteLine($"  #{i + 1}: ours {oursCold[^1].Milliseconds:F0} ms (port at {oursCold[^1].AcceptMilliseconds:F0}) {oursCold[^1].PeakRssKb / 1024.0:F0} MB, node {nodeCold[^1].Milliseconds:F0} ms (port at {nodeCold[^1].AcceptMilliseconds:F0}) {nodeCold[^1].PeakRssKb / 1024.0:F0} MB");
+    Console.WriteLine($"cold start: {options.ColdRuns} starts each (ours lazy, ours with MODEL_PRELOAD, Node), alternating");
+    await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0");
+    await ColdStartProbe.MeasureAsync(oursPreload, direction, "softmax_0.tmp_0");
+    await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0");
+    for (var i = 0; i < options.ColdRuns; i++)
+    {
+        oursFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Server, "--version"));
+        nodeFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Node, "-e", ""));
+        oursCold.Add(await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0"));
+        oursPreloadCold.Add(await ColdStartProbe.MeasureAsync(oursPreload, direction, "softmax_0.tmp_0"));
+        nodeCold.Add(await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0"));
+        Console.WriteLine($"  #{i + 1}: ours {Describe(oursCold[^1])}; ours preload {Describe(oursPreloadCold[^1])}; node {Describe(nodeCold[^1])}");
+    }
 }
 
 // Warm: both servers up at once (idle ones cost nothing: spinning is off in both), requests interleaved.
 var warm = new List<WarmRow>();
+var floors = new List<FloorRow>();
 var agreement = new List<(string, double)>();
-var oursServer = ServerProcess.Start(ours, ServerProcess.FreePort());
-var nodeServer = ServerProcess.Start(node, ServerProcess.FreePort());
-await using (oursServer)
-await using (nodeServer)
+if (options.RunWarm)
 {
-    await WaitForPortAsync(oursServer);
-    await WaitForPortAsync(nodeServer);
-    using var oursClient = KeepAliveClient(oursServer);
-    using var nodeClient = KeepAliveClient(nodeServer);
-    foreach (var (payload, outputShape, requests, warmup) in new[]
+    var oursServer = ServerProcess.Start(ours, ServerProcess.FreePort());
+    var nodeServer = ServerProcess.Start(node, ServerProcess.FreePort());
+    await using (oursServer)
+    await using (nodeServer)
     {
-        (direction, new long[] { 1, 2 }, options.DirectionRequests, 100),
-        (detection, new long[] { 1, 1, 640, 640 }, options.DetectionRequests, 3),
-    })
-    {
-        using var raw = new RawRunner(Path.Combine(options.Store, payload.Model, "1", "model.onnx"), payload, outputShape);
-        var oursJson = new HttpLane(ours.Name, oursClient, payload, binary: false);
-        var oursBinary = new HttpLane(ours.Name, oursClient, payload, binary: true);
-        var nodeJson = new HttpLane(node.Name, nodeClient, payload, binary: false);
-        foreach (var lane in new[] { oursJson, oursBinary, nodeJson })
+        await WaitForPortAsync(oursServer);
+        await WaitForPortAsync(nodeServer);
+        Console.WriteLine($"warm requests through the {options.Client} client");
+        using var oursClient = KeepAliveClients.Connect(options.Client, oursServer);
+        using var nodeClient = KeepAliveClients.Connect(options.Client, nodeServer);
+        var oursHealth = new FloorLane(ours.Name, oursClient, "/v2/health/ready");
+        var nodeHealth = new FloorLane(node.Name, nodeClient, "/v2/health/ready");
+        await oursHealth.ValidateAsync();
+        await nodeHealth.ValidateAsync();
+        foreach (var (payload, outputShape, requests, warmup) in new[]
         {
-            await lane.ValidateAsync();
-        }
+            (direction, new long[] { 1, 2 }, options.DirectionRequests, 100),
+            (detection, new long[] { 1, 1, 640, 640 }, options.DetectionRequests, 3),
+        })
+        {
+            using var raw = new RawRunner(Path.Combine(options.Store, payload.Model, payload.Version, "model.onnx"), payload, outputShape);
+            var oursJson = new HttpLane(ours.Name, oursClient, payload, binary: false);
+            var oursBinary = new HttpLane(ours.Name, oursClient, payload, binary: true);
+            var nodeJson = new HttpLane(node.Name, nodeClient, payload, binary: false);
+            foreach (var lane in new[] { oursJson, oursBinary, nodeJson })
+            {
+                await lane.ValidateAsync();
+            }
 
-        agreement.Add(($"{payload.Model} {payload.ShapeText}", MaxAbsDiff(oursJson.FirstOutput, nodeJson.FirstOutput)));
-        Console.WriteLine($"warm {payload.Model}: {warmup} warm-up + {requests} iterations of 6 interleaved lanes");
-        var stats = await Interleaver.RunAsync(
-        [
-            oursJson.TimeAsync,
-            oursBinary.TimeAsync,
-            nodeJson.TimeAsync,
-            () => Task.FromResult(raw.Codec(binary: false)),
-            () => Task.FromResult(raw.Codec(binary: true)),
-            () => Task.FromResult(raw.Run()),
-        ], warmup, requests);
-        var workload = $"{payload.Model} {payload.ShapeText}";
-        warm.Add(new WarmRow(ours.Name, workload, "JSON", requests, stats[0], stats[3], stats[5], oursJson.RequestBytes, oursJson.ResponseBytes));
-        warm.Add(new WarmRow(ours.Name, workload, "binary", requests, stats[1], stats[4], stats[5], oursBinary.RequestBytes, oursBinary.ResponseBytes));
-        warm.Add(new WarmRow(node.Name, workload, "JSON", requests, stats[2], null, null, nodeJson.RequestBytes, nodeJson.ResponseBytes));
-        foreach (var row in warm.TakeLast(3))
-        {
-            Console.WriteLine($"  {row.Server} {row.Format}: p50 {row.EndToEnd.Median:F2} ms p99 {row.EndToEnd.P99:F2} ms (raw Run p50 {row.RawRun?.Median:F2})");
+            agreement.Add(($"{payload.Model} {payload.ShapeText}", MaxAbsDiff(oursJson.FirstOutput, nodeJson.FirstOutput)));
+
+            // The HTTP floors ride along with the small workload, in the same iterations, so they see the same load.
+            var withFloors = payload == direction;
+            List<Func<Task<double>>> lanes =
+            [
+                oursJson.TimeAsync,
+                oursBinary.TimeAsync,
+                nodeJson.TimeAsync,
+                () => Task.FromResult(raw.Codec(binary: false)),
+                () => Task.FromResult(raw.Codec(binary: true)),
+                () => Task.FromResult(raw.Run()),
+            ];
+            if (withFloors)
+            {
+                lanes.Add(oursHealth.TimeAsync);
+                lanes.Add(nodeHealth.TimeAsync);
+            }
+
+            Console.WriteLine($"warm {payload.Model}: {warmup} warm-up + {requests} iterations of {lanes.Count} interleaved lanes");
+            var stats = await Interleaver.RunAsync(lanes, warmup, requests);
+            var workload = $"{payload.Model} {payload.ShapeText}";
+            warm.Add(new WarmRow(ours.Name, workload, "JSON", requests, stats[0], stats[3], stats[5], oursJson.RequestBytes, oursJson.ResponseBytes, oursJson.Framing));
+            warm.Add(new WarmRow(ours.Name, workload, "binary", requests, stats[1], stats[4], stats[5], oursBinary.RequestBytes, oursBinary.ResponseBytes, oursBinary.Framing));
+            warm.Add(new WarmRow(node.Name, workload, "JSON", requests, stats[2], null, null, nodeJson.RequestBytes, nodeJson.ResponseBytes, nodeJson.Framing));
+            foreach (var row in warm.TakeLast(3))
+            {
+                Console.WriteLine($"  {row.Server} {row.Format}: p50 {row.EndToEnd.Median:F3} ms p99 {row.EndToEnd.P99:F3} ms (raw Run p50 {row.RawRun?.Median:F3}, {row.Framing})");
+            }
+
+            if (withFloors)
+            {
+                floors.Add(new FloorRow(ours.Name, "GET " + oursHealth.Path, requests, stats[6], oursHealth.ResponseBytes, oursHealth.Framing));
+                floors.Add(new FloorRow(node.Name, "GET " + nodeHealth.Path, requests, stats[7], nodeHealth.ResponseBytes, nodeHealth.Framing));
+                foreach (var row in floors)
+                {
+                    Console.WriteLine($"  HTTP floor {row.Server} {row.Route}: p50 {row.Latency.Median:F3} ms p99 {row.Latency.P99:F3} ms ({row.Framing})");
+                }
+            }
         }
     }
 }
@@ -103,10 +152,13 @@ var results = new BenchResults
     NodeCommand = node.Display(8090),
     IntraOpThreads = Serverless.Core.Inference.SessionSettings.Default.EffectiveIntraOpThreads,
     OursCold = oursCold,
+    OursPreloadCold = oursPreloadCold,
     NodeCold = nodeCold,
     OursFloor = oursFloor,
     NodeFloor = nodeFloor,
     Warm = warm,
+    Floors = floors,
+    Client = KeepAliveClients.Describe(options.Client),
     Agreement = agreement,
     Duration = clock.Elapsed,
 };
@@ -115,17 +167,8 @@ await File.WriteAllTextAsync(options.Output, ReportWriter.Write(results, options
 Console.WriteLine($"wrote {options.Output} ({clock.Elapsed.TotalSeconds:F0} s)");
 return 0;
 
-static HttpClient KeepAliveClient(ServerProcess server) => new(new SocketsHttpHandler
-{
-    PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-    PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
-    MaxConnectionsPerServer = 1,
-    UseProxy = false,
-})
-{
-    BaseAddress = server.BaseAddress,
-    Timeout = TimeSpan.FromMinutes(5),
-};
+static string Describe(ColdStartSample s) =>
+    $"{s.Milliseconds:F0} ms (port at {s.AcceptMilliseconds:F0}{(s.Retries > 0 ? $", {s.Retries} x 503" : "")}) {s.PeakRssKb / 1024.0:F0} MB";
 
 static async Task WaitForPortAsync(ServerProcess server)
 {

@@ -54,11 +54,11 @@ internal sealed class RawRunner : IDisposable
         var started = Stopwatch.GetTimestamp();
         if (binary)
         {
-            _runner.Infer(_session, _payload.Model, "1", _payload.Binary, _payload.BinaryHeaderLength, _writer);
+            _runner.Infer(_session, _payload.Model, _payload.Version, _payload.Binary, _payload.BinaryHeaderLength, _writer);
         }
         else
         {
-            _runner.Infer(_session, _payload.Model, "1", _payload.Json, _writer);
+            _runner.Infer(_session, _payload.Model, _payload.Version, _payload.Json, _writer);
         }
 
         return Stopwatch.GetElapsedTime(started).TotalMilliseconds;

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The peer our server is measured against: the minimal Open Inference Protocol (v2) JSON handler a user
 // would otherwise write on Node.js with onnxruntime-node 1.30.0 (the same native ONNX Runtime our C#
-// binding loads). Plain `http` module, the session created lazily on a model's first request, the request
+// binding loads). Plain `http` module, the session created lazily on a model's first request (version 1
+// from the store, or the one named by /v2/models/{model}/versions/{version}/infer), the request
 // parsed with JSON.parse into a Float32Array, the response built with JSON.stringify. JSON only: binary
-// tensor data is what users of the protocol's JSON form would not write by hand.
+// tensor data is what users of the protocol's JSON form would not write by hand. GET /v2/health/ready
+// answers {"ready":true}, the readiness route any deployed server has (the bench times it as the HTTP floor).
 //
 //   node bench/node-peer/server.js --port N [--store DIR] [--threads N]
 //
@@ -31,15 +33,16 @@ const sessionOptions = {
   extra: { session: { intra_op: { allow_spinning: '0' } } },
 };
 
-// One promise per model so concurrent first requests share one session load.
+// One promise per model version so concurrent first requests share one session load.
 const sessions = new Map();
-function session(model) {
-  if (!/^[a-z0-9-]+$/.test(model)) throw new HttpError(404, `unknown model '${model}'`);
-  let pending = sessions.get(model);
+function session(model, version) {
+  if (!/^[a-z0-9-]+$/.test(model) || !/^[0-9]+$/.test(version)) throw new HttpError(404, `unknown model '${model}' version '${version}'`);
+  const key = `${model}/${version}`;
+  let pending = sessions.get(key);
   if (!pending) {
-    pending = ort.InferenceSession.create(path.join(store, model, '1', 'model.onnx'), sessionOptions);
-    pending.catch(() => sessions.delete(model));
-    sessions.set(model, pending);
+    pending = ort.InferenceSession.create(path.join(store, model, version, 'model.onnx'), sessionOptions);
+    pending.catch(() => sessions.delete(key));
+    sessions.set(key, pending);
   }
   return pending;
 }
@@ -51,7 +54,7 @@ class HttpError extends Error {
   }
 }
 
-async function infer(model, body) {
+async function infer(model, version, body) {
   const request = JSON.parse(body);
   if (!request || !Array.isArray(request.inputs)) throw new HttpError(400, "the request needs an 'inputs' array");
   const feeds = {};
@@ -60,14 +63,14 @@ async function infer(model, body) {
     const data = Array.isArray(input.data) ? input.data.flat(Infinity) : [];
     feeds[input.name] = new ort.Tensor('float32', Float32Array.from(data), input.shape);
   }
-  const results = await (await session(model)).run(feeds);
+  const results = await (await session(model, version)).run(feeds);
   const outputs = Object.entries(results).map(([name, tensor]) => ({
     name,
     datatype: 'FP32',
     shape: tensor.dims,
     data: Array.from(tensor.data),
   }));
-  return JSON.stringify({ model_name: model, model_version: '1', id: request.id, outputs });
+  return JSON.stringify({ model_name: model, model_version: version, id: request.id, outputs });
 }
 
 const server = http.createServer((req, res) => {
@@ -77,9 +80,14 @@ const server = http.createServer((req, res) => {
     let status = 200;
     let text;
     try {
-      const match = /^\/v2\/models\/([^/]+)\/infer$/.exec(req.url);
-      if (req.method !== 'POST' || !match) throw new HttpError(404, `no endpoint ${req.method} ${req.url}`);
-      text = await infer(match[1], Buffer.concat(chunks).toString('utf8'));
+      const match = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?\/infer$/.exec(req.url);
+      if (req.method === 'GET' && req.url === '/v2/health/ready') {
+        text = JSON.stringify({ ready: true });
+      } else if (req.method !== 'POST' || !match) {
+        throw new HttpError(404, `no endpoint ${req.method} ${req.url}`);
+      } else {
+        text = await infer(match[1], match[2] || '1', Buffer.concat(chunks).toString('utf8'));
+      }
     } catch (error) {
       status = error.status || (error instanceof SyntaxError ? 400 : 500);
       text = JSON.stringify({ error: error.message });
