@@ -7,6 +7,9 @@
 #   4. cold start, warm latency and raw Run for our server and the Node.js peer (the driver), report
 # Knobs (environment): BENCH_ARTIFACTS (default /tmp/art-bench), BENCH_COLD_RUNS (10),
 # BENCH_DIRECTION_REQUESTS (500), BENCH_DETECTION_REQUESTS (40), BENCH_OUT (the dated file).
+# For a quick, partial run (the default is the full suite): BENCH_SKIP_BDN=1 skips the micro-benchmarks,
+# BENCH_ONLY=cold|warm runs only that part of the driver, BENCH_SKIP_PUBLISH=1 reuses $BENCH_ARTIFACTS/publish,
+# BENCH_CLIENT=httpclient times the warm requests with HttpClient instead of the raw socket client.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -22,28 +25,55 @@ MODELS="${SERVERLESS_MODELS_DIR:-$ROOT/models}"
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 [ -f "$STORE/text-direction/1/model.onnx" ] || { echo "no models in $STORE: run ./build.sh setup first" >&2; exit 1; }
 
-say "publishing the CLI (self-contained, ReadyToRun) into $ART/publish"
-PUBLISH_CMD="$(ARTIFACTS="$ART/publish-obj" scripts/publish-cli.sh "$ART/publish" | tail -1)"
+ONLY="${BENCH_ONLY:-all}"
+case "$ONLY" in all|cold|warm) ;; *) echo "BENCH_ONLY is all, cold or warm, not '$ONLY'" >&2; exit 2 ;; esac
+CLIENT="${BENCH_CLIENT:-raw}"
+case "$CLIENT" in raw|httpclient) ;; *) echo "BENCH_CLIENT is raw or httpclient, not '$CLIENT'" >&2; exit 2 ;; esac
 
-say "building the driver and the micro-benchmarks (Release, --artifacts-path $ART)"
-for project in bench/Serverless.Bench.Driver bench/Serverless.Benchmarks; do
+PUBLISH_CMD="dotnet publish functions/Serverless.Cli (see scripts/publish-cli.sh)"
+if [ "${BENCH_SKIP_PUBLISH:-}" = 1 ]; then
+  [ -x "$ART/publish/serverless" ] || { echo "BENCH_SKIP_PUBLISH=1 but $ART/publish/serverless does not exist: run once without it" >&2; exit 1; }
+  say "reusing the published CLI in $ART/publish (BENCH_SKIP_PUBLISH=1; built $(date -u -r "$ART/publish/serverless" +%FT%TZ))"
+  PUBLISH_CMD="$PUBLISH_CMD, reused from an earlier run (BENCH_SKIP_PUBLISH=1)"
+else
+  say "publishing the CLI (self-contained, ReadyToRun) into $ART/publish"
+  PUBLISH_CMD="$(ARTIFACTS="$ART/publish-obj" scripts/publish-cli.sh "$ART/publish" | tail -1)"
+fi
+
+PROJECTS=(bench/Serverless.Bench.Driver)
+[ "${BENCH_SKIP_BDN:-}" = 1 ] || PROJECTS+=(bench/Serverless.Benchmarks)
+say "building ${PROJECTS[*]} (Release, --artifacts-path $ART)"
+for project in "${PROJECTS[@]}"; do
   dotnet build "$project" -c Release --artifacts-path "$ART" -nologo -clp:ErrorsOnly -v:quiet
 done
+DRIVER="$ART/bin/Serverless.Bench.Driver/release/Serverless.Bench.Driver"
 
-say "codec micro-benchmarks (BenchmarkDotNet, short job)"
-rm -rf "$ART/bdn"
+say "raw HTTP client self-test"
+"$DRIVER" --self-test >"$ART/self-test.log" 2>&1 || { cat "$ART/self-test.log" >&2; exit 1; }
+
 BDN_ARGS=(--job short --inProcess --memory --filter '*' --artifacts "$ART/bdn")
-(cd "$ART" && "$ART/bin/Serverless.Benchmarks/release/Serverless.Benchmarks" "${BDN_ARGS[@]}") >"$ART/bdn.log" 2>&1 \
-  || { tail -40 "$ART/bdn.log" >&2; exit 1; }
+BDN_RESULTS=(--bdn-results "$ART/bdn/results")
+BDN_COMMAND="Serverless.Benchmarks ${BDN_ARGS[*]}"
+if [ "${BENCH_SKIP_BDN:-}" = 1 ]; then
+  say "codec micro-benchmarks skipped (BENCH_SKIP_BDN=1)"
+  BDN_RESULTS=()
+  BDN_COMMAND="BENCH_SKIP_BDN=1"
+else
+  say "codec micro-benchmarks (BenchmarkDotNet, short job)"
+  rm -rf "$ART/bdn"
+  (cd "$ART" && "$ART/bin/Serverless.Benchmarks/release/Serverless.Benchmarks" "${BDN_ARGS[@]}") >"$ART/bdn.log" 2>&1 \
+    || { tail -40 "$ART/bdn.log" >&2; exit 1; }
+fi
 
-say "cold start and warm latency (driver)"
+say "driver: ${ONLY/all/cold start and warm latency} (warm client: $CLIENT)"
 DRIVER_ARGS=(--server "$ART/publish/serverless" --node "$(command -v node)" --node-peer "$ROOT/bench/node-peer/server.js"
   --store "$STORE" --models "$MODELS" --cache-dir "$ART/model-cache" --out "$OUT"
   --cold-runs "${BENCH_COLD_RUNS:-10}" --direction-requests "${BENCH_DIRECTION_REQUESTS:-500}"
-  --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --bdn-results "$ART/bdn/results")
-"$ART/bin/Serverless.Bench.Driver/release/Serverless.Bench.Driver" "${DRIVER_ARGS[@]}" \
+  --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --only "$ONLY" --client "$CLIENT" "${BDN_RESULTS[@]}")
+KNOBS="$(env | grep -E '^BENCH_(ONLY|CLIENT|SKIP_BDN|SKIP_PUBLISH|COLD_RUNS|DIRECTION_REQUESTS|DETECTION_REQUESTS)=' | sort | tr '\n' ' ' || true)"
+"$DRIVER" "${DRIVER_ARGS[@]}" \
+  --suite-command "${KNOBS}./build.sh bench" --bdn-command "$BDN_COMMAND" \
   --publish-command "$PUBLISH_CMD (+ cp libonnxruntime.so.1 next to the executable: scripts/publish-cli.sh)" \
   --trim-note "untrimmed: PublishTrimmed=true TrimMode=partial fails on trim-analysis warnings as errors; see bench/README.md, Trimming" \
-  --driver-command "Serverless.Bench.Driver ${DRIVER_ARGS[*]}" \
-  --bdn-command "Serverless.Benchmarks ${BDN_ARGS[*]}"
+  --driver-command "Serverless.Bench.Driver ${DRIVER_ARGS[*]}"
 say "results: ${OUT#$ROOT/}"

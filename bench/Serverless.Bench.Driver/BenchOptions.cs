@@ -46,6 +46,9 @@ internal sealed record BenchOptions
 
     public string TrimNote { get; init; } = "(not given)";
 
+    /// <summary>How the suite was started, with the BENCH_* knobs that were set (bench/run.sh fills it).</summary>
+    public string SuiteCommand { get; init; } = "./build.sh bench";
+
     public static BenchOptions Parse(string[] args)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -94,6 +97,7 @@ internal sealed record BenchOptions
             BdnCommand = Text("bdn-command", defaults.BdnCommand),
             DriverCommand = Text("driver-command", defaults.DriverCommand),
             TrimNote = Text("trim-note", defaults.TrimNote),
+            SuiteCommand = Text("suite-command", defaults.SuiteCommand),
         };
     }
 }

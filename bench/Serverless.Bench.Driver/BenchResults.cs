@@ -21,6 +21,8 @@ internal sealed record BenchResults
 
     public required string NodeCommand { get; init; }
 
+    public required string OursPreloadCommand { get; init; }
+
     public required int IntraOpThreads { get; init; }
 
     public required IReadOnlyList<ColdStartSample> OursCold { get; init; }

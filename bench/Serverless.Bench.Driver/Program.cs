@@ -150,6 +150,7 @@ var results = new BenchResults
     LoadAtEnd = MachineInfo.LoadAverage(),
     OursCommand = ours.Display(8080),
     NodeCommand = node.Display(8090),
+    OursPreloadCommand = oursPreload.Display(8080),
     IntraOpThreads = Serverless.Core.Inference.SessionSettings.Default.EffectiveIntraOpThreads,
     OursCold = oursCold,
     OursPreloadCold = oursPreloadCold,

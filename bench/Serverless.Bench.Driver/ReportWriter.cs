@@ -266,16 +266,21 @@ internal static class ReportWriter
         Line(md, "## Commands");
         Line(md);
         Line(md, "```");
-        Line(md, "./build.sh bench");
+        Line(md, options.SuiteCommand);
         Line(md, $"# publish ({options.TrimNote})");
         Line(md, options.PublishCommand);
         Line(md, "# servers under test (the driver picks free ports)");
         Line(md, r.OursCommand);
         Line(md, r.NodeCommand);
+        Line(md, "# cold start only, the extra MODEL_PRELOAD row");
+        Line(md, r.OursPreloadCommand);
         Line(md, "# driver");
         Line(md, options.DriverCommand);
-        Line(md, "# micro-benchmarks");
-        Line(md, options.BdnCommand);
+        Line(md, options.BdnResults is null ? $"# micro-benchmarks: skipped ({options.BdnCommand})" : "# micro-benchmarks");
+        if (options.BdnResults is not null)
+        {
+            Line(md, options.BdnCommand);
+        }
         Line(md, "```");
     }
 
