@@ -1,16 +1,15 @@
-using System.Buffers.Text;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 
 namespace Serverless.Core.Protocol;
 
 /// <summary>
 /// The fast path for the commonest input: a flat JSON array of floating-point numbers. It scans the UTF-8
-/// directly (whitespace, number, comma) and parses each number with <see cref="Utf8Parser"/>, the same
-/// parser <c>Utf8JsonReader.TryGetSingle/TryGetDouble</c> use, so values are bit-identical to the token
-/// path. It only answers "done" for input it fully understands: exactly <c>destination.Length</c> finite
-/// numbers in one flat array. Everything else returns false and the caller re-reads with the token reader,
-/// which produces the precise error. The span has already been validated as JSON by the request reader.
+/// directly (whitespace, number, comma) and parses each number with <see cref="FastFloatParser"/>, which checks
+/// the JSON number grammar strictly and rounds correctly; the token path parses its number tokens with the same
+/// parser, so both give the same bits. It only answers "done" for
+/// input it fully understands: exactly <c>destination.Length</c> finite numbers in one flat array, with
+/// nothing but JSON whitespace around them. Everything else returns false and the caller re-reads with the
+/// token reader, which produces the precise error.
 /// </summary>
 internal static class FlatNumberScanner
 {
@@ -31,14 +30,27 @@ internal static class FlatNumberScanner
 
         while (true)
         {
-            var end = NumberEnd(json, p);
-            if (end == p || n >= destination.Length || !TryParse(json[p..end], out T value) || !T.IsFinite(value))
+            if (n >= destination.Length)
+            {
+                return false;
+            }
+
+            p = FastFloatParser.TryParse(json, p, out T value);
+            if (p < 0 || !T.IsFinite(value))
             {
                 return false;
             }
 
             destination[n++] = value;
-            p = SkipWhitespace(json, end);
+
+            // The usual separator is a bare comma; anything else goes the general way.
+            if (p < json.Length && json[p] == (byte)',')
+            {
+                p = SkipWhitespace(json, p + 1);
+                continue;
+            }
+
+            p = SkipWhitespace(json, p);
             if (p >= json.Length)
             {
                 return false;
@@ -52,41 +64,6 @@ internal static class FlatNumberScanner
 
             return json[p] == (byte)']' && n == destination.Length && SkipWhitespace(json, p + 1) == json.Length;
         }
-    }
-
-    // Utf8Parser has no generic entry point; the type tests are JIT-time constants, so each instantiation
-    // compiles to a direct call of the one overload it needs.
-    private static bool TryParse<T>(ReadOnlySpan<byte> text, out T value) where T : unmanaged
-    {
-        bool ok;
-        int consumed;
-        if (typeof(T) == typeof(float))
-        {
-            ok = Utf8Parser.TryParse(text, out float f, out consumed);
-            value = Unsafe.As<float, T>(ref f);
-        }
-        else if (typeof(T) == typeof(double))
-        {
-            ok = Utf8Parser.TryParse(text, out double d, out consumed);
-            value = Unsafe.As<double, T>(ref d);
-        }
-        else
-        {
-            throw new NotSupportedException($"FlatNumberScanner reads float and double, not {typeof(T).Name}.");
-        }
-
-        return ok && consumed == text.Length;
-    }
-
-    // JSON numbers use only these bytes; the grammar itself was checked when the request was tokenized.
-    private static int NumberEnd(ReadOnlySpan<byte> json, int p)
-    {
-        while (p < json.Length && json[p] is (>= (byte)'0' and <= (byte)'9') or (byte)'-' or (byte)'+' or (byte)'.' or (byte)'e' or (byte)'E')
-        {
-            p++;
-        }
-
-        return p;
     }
 
     private static int SkipWhitespace(ReadOnlySpan<byte> json, int p)

@@ -184,8 +184,10 @@ internal static class JsonTensorDataReader
 
         var ok = type switch
         {
-            TensorElementType.Float => Put(data, i, reader.TryGetSingle(out var f) && float.IsFinite(f), f),
-            TensorElementType.Double => Put(data, i, reader.TryGetDouble(out var d) && double.IsFinite(d), d),
+            // A number token's ValueSpan is its raw text. FastFloatParser rather than TryGetSingle/TryGetDouble:
+            // the fast path's parser, so both paths give the same, correctly rounded, bits.
+            TensorElementType.Float => Put(data, i, FastFloatParser.TryParse(reader.ValueSpan, out float f) && float.IsFinite(f), f),
+            TensorElementType.Double => Put(data, i, FastFloatParser.TryParse(reader.ValueSpan, out double d) && double.IsFinite(d), d),
             TensorElementType.Float16 => PutHalf(data, i, reader.ValueSpan),
             TensorElementType.Int8 => Put(data, i, reader.TryGetSByte(out var i8), i8),
             TensorElementType.UInt8 => Put(data, i, reader.TryGetByte(out var u8), u8),

@@ -53,6 +53,21 @@ public sealed class FlatNumberScannerTests
     [InlineData("[1,,3]")]
     [InlineData("3")]
     [InlineData("[1,2,true]")]
+    [InlineData("[01,2,3]")]       // what JSON forbids, the scanner refuses by itself (it no longer relies on an earlier pass)
+    [InlineData("[1,2,-03]")]
+    [InlineData("[1.,2,3]")]
+    [InlineData("[.5,2,3]")]
+    [InlineData("[+1,2,3]")]
+    [InlineData("[1e,2,3]")]
+    [InlineData("[1,2,3e+]")]
+    [InlineData("[1,2,-]")]
+    [InlineData("[1,2,3,]")]
+    [InlineData("[1 2 3]")]
+    [InlineData("[1,2,0x3]")]
+    [InlineData("[1,2,3\f]")]    // form feed is not JSON whitespace
+    [InlineData("[1,2,3]]")]
+    [InlineData("[1,2,NaN]")]
+    [InlineData("[1,2,3")]
     public void TryRead_UnusualInput_DefersToTheTokenReader(string text)
     {
         Assert.False(FlatNumberScanner.TryRead(Encoding.UTF8.GetBytes(text), new float[3]));
@@ -63,5 +78,23 @@ public sealed class FlatNumberScannerTests
     {
         Assert.True(FlatNumberScanner.TryRead("[ ]"u8, Span<float>.Empty));
         Assert.False(FlatNumberScanner.TryRead("[]"u8, new float[1]));
+    }
+
+    [Fact]
+    public void TryRead_FlatAndNestedPaths_GiveTheSameCorrectlyRoundedBits()
+    {
+        // "16777217.000000000000" is an exact tie between two floats: correct rounding gives 16777216 (even).
+        // The flat array takes the scanner; the nested one the token reader. Both must agree with float.Parse.
+        var flat = Encoding.UTF8.GetBytes("[16777217.000000000000, 0.1, -2.5e-3]");
+        var scanned = new float[3];
+        Assert.True(FlatNumberScanner.TryRead(flat, scanned));
+
+        using var tensor = new Serverless.Core.Tensors.HostTensor();
+        tensor.Initialize("x", Serverless.Core.Tensors.TensorElementType.Float, [1, 3]);
+        JsonTensorDataReader.Read(Encoding.UTF8.GetBytes("[[16777217.000000000000, 0.1, -2.5e-3]]"), tensor, "m");
+
+        float[] expected = [16777216f, 0.1f, -2.5e-3f];
+        Assert.Equal(expected, scanned);
+        Assert.Equal(expected, tensor.GetSpan<float>().ToArray());
     }
 }

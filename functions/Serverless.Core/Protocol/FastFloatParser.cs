@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Serverless.Core.Protocol;
+
+/// <summary>
+/// Parses one JSON number (RFC 8259 grammar, strictly: no '+' sign, no leading zeros, digits on both sides of
+/// '.', digits after 'e') from UTF-8 into a float or double, correctly rounded (ties to even), so the result is
+/// bit-identical to <c>float.Parse</c>/<c>double.Parse</c>. (Not always to <c>Utf8Parser</c>, which
+/// <c>Utf8JsonReader.GetSingle/GetDouble</c> use: it rounds an exact tie away from even when the number carries
+/// more than about 20 digits, trailing zeros included, e.g. "16777217.000000000000" to 16777218.)
+/// <para>
+/// The common case takes one pass over the bytes and one floating-point operation: up to 19 significant
+/// digits are gathered into a <see cref="ulong"/> mantissa <c>m</c> with a decimal exponent <c>e</c>. When
+/// <c>m &lt;= 2^53</c> and <c>|e| &lt;= 22</c>, both <c>m</c> and <c>10^|e|</c> are exact doubles, so the
+/// single IEEE multiply or divide <c>m * 10^e</c> is the correctly rounded double of the decimal value.
+/// </para>
+/// <para>
+/// For a float, that double is rounded once more. Every float and every midpoint between two adjacent floats
+/// is a double (24 and 25 significant bits), and rounding is monotonic, so the double lands on the same side
+/// of each float midpoint as the exact value does, unless it lands exactly on one. Only then can the second
+/// rounding differ from rounding the exact value once (the exact value may lie just off the midpoint), and
+/// only then do we fall back. In the fast path's range (1e-22 to 9.1e37) floats are normal and doubles carry
+/// 29 more fraction bits than floats, so "is a float midpoint" is "the low 29 bits are 1 followed by zeros".
+/// </para>
+/// Everything else (more than 19 significant digits that are not all trailing zeros, larger exponents,
+/// subnormals, overflow, the rare float midpoint) goes to <c>float.Parse</c>/<c>double.Parse</c> on the same
+/// bytes, which the grammar check has already passed.
+/// </summary>
+internal static class FastFloatParser
+{
+    private const int MaxMantissaDigits = 19; // 10^19 - 1 < 2^64
+    private const ulong MaxExactMantissa = 1UL << 53;
+    private const int MaxExactPower = 22; // 10^22 < 2^53 * 2^22: the largest power of ten a double holds exactly
+    private const int ExponentCap = 100_000; // beyond any finite double; stops the exponent accumulator overflowing
+    private const ulong FloatRoundingBits = (1UL << 29) - 1;
+    private const ulong FloatMidpoint = 1UL << 28;
+
+    /// <summary>Exact powers of ten 10^0 ... 10^22 (each has at most 53 significant bits).</summary>
+    private static ReadOnlySpan<double> PowersOfTen =>
+    [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
+    /// <summary>Parses <paramref name="text"/>, which must be exactly one JSON number and nothing else.</summary>
+    public static bool TryParse<T>(ReadOnlySpan<byte> text, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        TryParse(text, 0, out value) == text.Length;
+
+    /// <summary>
+    /// Parses the JSON number that starts at <paramref name="start"/> and returns the index just past it, or -1
+    /// (value undefined) when the bytes there do not begin with a JSON number. It stops at the first byte that
+    /// cannot continue the number; the caller decides whether that byte may follow a number (so "01" parses
+    /// "0" and leaves "1" for the caller to reject). Out-of-range values come back as infinities, like
+    /// <c>float.Parse</c>.
+    /// </summary>
+    public static int TryParse<T>(ReadOnlySpan<byte> text, int start, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var p = start;
+        var negative = false;
+        if ((uint)p < (uint)text.Length && text[p] == (byte)'-')
+        {
+            negative = true;
+            p++;
+        }
+
+        if ((uint)p >= (uint)text.Length)
+        {
+            value = default;
+            return -1;
+        }
+
+        ulong mantissa = 0;
+        var digits = 0;      // significant digits in the mantissa
+        var exponent = 0;    // decimal exponent applied to the mantissa
+        var inexact = false; // a non-zero digit did not fit in the mantissa
+        var d = (uint)(text[p] - '0');
+        if (d == 0)
+        {
+            p++;
+        }
+        else if (d <= 9)
+        {
+            do
+            {
+                if (digits < MaxMantissaDigits)
+                {
+                    mantissa = (mantissa * 10) + d;
+                    digits++;
+                }
+                else
+                {
+                    exponent++;
+                    inexact |= d != 0;
+                }
+
+                p++;
+            }
+            while ((uint)p < (uint)text.Length && (d = (uint)(text[p] - '0')) <= 9);
+        }
+        else
+        {
+            value = default;
+            return -1;
+        }
+
+        if ((uint)p < (uint)text.Length && text[p] == (byte)'.')
+        {
+            p++;
+            var fractionStart = p;
+            while ((uint)p < (uint)text.Length && (d = (uint)(text[p] - '0')) <= 9)
+            {
+                if (digits < MaxMantissaDigits)
+                {
+                    // Zeros before the first significant digit only move the exponent.
+                    mantissa = (mantissa * 10) + d;
+                    digits += mantissa == 0 ? 0 : 1;
+                    exponent--;
+                }
+                else
+                {
+                    inexact |= d != 0;
+                }
+
+                p++;
+            }
+
+            if (p == fractionStart)
+            {
+                value = default;
+                return -1;
+            }
+        }
+
+        if ((uint)p < (uint)text.Length && (text[p] | 0x20) == (byte)'e')
+        {
+            p++;
+            var exponentNegative = false;
+            if ((uint)p < (uint)text.Length && text[p] is (byte)'+' or (byte)'-')
+            {
+                exponentNegative = text[p] == (byte)'-';
+                p++;
+            }
+
+            var exponentStart = p;
+            var explicitExponent = 0;
+            while ((uint)p < (uint)text.Length && (d = (uint)(text[p] - '0')) <= 9)
+            {
+                if (explicitExponent < ExponentCap)
+                {
+                    explicitExponent = (explicitExponent * 10) + (int)d;
+                }
+
+                p++;
+            }
+
+            if (p == exponentStart)
+            {
+                value = default;
+                return -1;
+            }
+
+            exponent += exponentNegative ? -explicitExponent : explicitExponent;
+        }
+
+        if (!inexact)
+        {
+            if (mantissa == 0)
+            {
+                value = negative ? T.NegativeZero : T.Zero;
+                return p;
+            }
+
+            if (mantissa <= MaxExactMantissa && exponent is >= -MaxExactPower and <= MaxExactPower)
+            {
+                var result = (double)mantissa;
+                result = exponent < 0 ? result / PowersOfTen[-exponent] : result * PowersOfTen[exponent];
+                if (negative)
+                {
+                    result = -result;
+                }
+
+                if (typeof(T) == typeof(double))
+                {
+                    value = Unsafe.As<double, T>(ref result);
+                    return p;
+                }
+
+                if ((BitConverter.DoubleToUInt64Bits(result) & FloatRoundingBits) != FloatMidpoint)
+                {
+                    var single = (float)result;
+                    value = Unsafe.As<float, T>(ref single);
+                    return p;
+                }
+            }
+        }
+
+        return Fallback(text[start..p], out value) ? p : -1;
+    }
+
+    // The runtime's parser is correctly rounded for every input (overflow gives an infinity). The bytes are a
+    // strict JSON number, which NumberStyles.Float accepts as a whole.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Fallback<T>(ReadOnlySpan<byte> number, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+        T.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+}
