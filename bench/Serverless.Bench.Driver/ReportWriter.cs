@@ -138,7 +138,8 @@ internal static class ReportWriter
         var retries = r.OursPreloadCold.Sum(s => s.Retries) + r.OursCold.Sum(s => s.Retries) + r.NodeCold.Sum(s => s.Retries);
         Line(md, "The MODEL_PRELOAD row starts ours with `MODEL_PRELOAD=text-direction`, so the model load begins at start-up instead of on the first request; " +
             "the clock still runs from exec to the first 200 OK of the same infer, whether the port opens before or after the load. " +
-            "A 503 (model still loading) is retried after 1 ms on the same connection and the clock keeps running; " +
+            "If the infer answers 503 (model still loading), the probe polls GET /v2/models/text-direction/versions/1/ready every 1 ms on the same connection until it stops answering 503, " +
+            "then sends the infer again, and the clock keeps running; " +
             (retries == 0 ? "no start answered 503 in this run." : $"503 answers before the 200 in this run: ours (lazy) {r.OursCold.Sum(s => s.Retries)}, ours (MODEL_PRELOAD) {r.OursPreloadCold.Sum(s => s.Retries)}, Node {r.NodeCold.Sum(s => s.Retries)}."));
         Line(md);
     }
