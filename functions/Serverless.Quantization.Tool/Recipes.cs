@@ -23,6 +23,10 @@ internal sealed record Recipe(string Name, Preset Preset, QuantizerOptions Optio
         new("text-direction", Preset.TextDirection, new QuantizerOptions(), 48, false),
         new("text-detection", Preset.TextDetection, new QuantizerOptions { ExcludeOps = KeepFp32, ExcludeNodes = DetectionStem, FoldConvAffine = true, Method = CalibrationMethod.Percentile }, 40, true),
         new("text-recognition", Preset.TextRecognition, new QuantizerOptions { ExcludeOps = KeepFp32, ExcludeNodes = RecognitionAttention, Method = CalibrationMethod.Percentile }, 24, true),
+        // voice-activity (Silero VAD v5): every layer sits in the two branches of an If on the sample rate, where the
+        // quantizer's branch pass needs no calibration: the 4 LSTMs become DynamicQuantizeLSTM (int8 weights, integer
+        // kernel) and the 12 Convs keep fp32 arithmetic on int8-stored weights that ORT restores at session creation.
+        // The top level holds only the If, so static mode runs no calibration; the samples are loaded and unused.
         new("voice-activity", Preset.VoiceActivity, new QuantizerOptions(), 32, false),
     ];
 

@@ -15,7 +15,7 @@ public static class OptimizedGraph
     {
         "QLinearConv", "QLinearMatMul", "QGemm", "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearAveragePool",
         "QLinearGlobalAveragePool", "QLinearConcat", "QLinearLeakyRelu", "QLinearSoftmax", "MatMulInteger", "ConvInteger",
-        "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "NhwcQLinearConv",
+        "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "NhwcQLinearConv",
     };
 
     /// <summary>Op-type counts of the optimized graph ORT builds from <paramref name="modelPath"/>.</summary>
@@ -30,16 +30,33 @@ public static class OptimizedGraph
             }
 
             var counts = new SortedDictionary<string, int>(StringComparer.Ordinal);
-            foreach (var node in OnnxModelFile.Load(optimized).Graph.Node)
-            {
-                counts[node.OpType] = counts.GetValueOrDefault(node.OpType) + 1;
-            }
-
+            Count(OnnxModelFile.Load(optimized).Graph, counts);
             return counts;
         }
         finally
         {
             File.Delete(optimized);
+        }
+    }
+
+    /// <summary>Counts nodes of the graph and of every subgraph (If branches, Loop bodies), where some models keep all their layers.</summary>
+    private static void Count(Proto.GraphProto graph, SortedDictionary<string, int> counts)
+    {
+        foreach (var node in graph.Node)
+        {
+            counts[node.OpType] = counts.GetValueOrDefault(node.OpType) + 1;
+            foreach (var attribute in node.Attribute)
+            {
+                if (attribute.G is not null)
+                {
+                    Count(attribute.G, counts);
+                }
+
+                foreach (var sub in attribute.Graphs)
+                {
+                    Count(sub, counts);
+                }
+            }
         }
     }
 

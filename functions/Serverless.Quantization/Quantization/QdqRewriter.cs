@@ -261,6 +261,9 @@ public sealed class QuantizationSummary
 
     public int FoldedActivations { get; set; }
 
+    /// <summary>Nodes (counted in <see cref="QuantizedByOp"/>) whose weights are stored as int8 but computed in fp32 (Convs inside If branches).</summary>
+    public int WeightOnly { get; set; }
+
     public int QuantizedTensors { get; set; }
 
     public int Total => QuantizedByOp.Values.Sum();
@@ -268,5 +271,5 @@ public sealed class QuantizationSummary
     internal void Count(string op) => QuantizedByOp[op] = QuantizedByOp.GetValueOrDefault(op) + 1;
 
     public override string ToString() =>
-        $"quantized {Total} nodes ({string.Join(", ", QuantizedByOp.Select(kv => $"{kv.Key} {kv.Value}"))}), {QuantizedTensors} activation tensors, {FoldedActivations} Relu/Clip folded, {Excluded.Count} excluded, {Skipped.Count} skipped" + (Total == 0 && Skipped.Count > 0 ? $" ({Skipped[^1]})" : string.Empty);
+        $"quantized {Total} nodes ({string.Join(", ", QuantizedByOp.Select(kv => $"{kv.Key} {kv.Value}"))}), {QuantizedTensors} activation tensors, {FoldedActivations} Relu/Clip folded, {(WeightOnly > 0 ? $"{WeightOnly} weight-only (int8 storage, fp32 arithmetic), " : string.Empty)}{Excluded.Count} excluded, {Skipped.Count} skipped" + (Total == 0 && Skipped.Count > 0 ? $" ({Skipped[^1]})" : string.Empty);
 }

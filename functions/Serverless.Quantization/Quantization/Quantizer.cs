@@ -75,10 +75,8 @@ public sealed class Quantizer
             summary = QdqRewriter.Rewrite(graph, Calibrator.Ranges(stats, options), options);
         }
 
-        if (summary.Total == 0 && graph.Node.Any(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)))
-        {
-            summary.Skipped.Add("the graph keeps its layers inside control-flow subgraphs (If/Loop), which this quantizer does not rewrite");
-        }
+        // Layers inside If branches (Silero VAD keeps all of them there) get weight quantization that needs no calibration.
+        SubgraphRewriter.Rewrite(model, options, summary);
 
         model.MetadataProps.Add(new StringStringEntryProto { Key = "serverless.quantization", Value = options.Describe() });
         _progress?.Invoke($"{modelName}: {summary}");
