@@ -15,6 +15,7 @@ internal static class CliApp
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken)
     {
         var root = BuildRootCommand(console);
+        Hosting.StartupTrace.Mark("command tree built");
         var configuration = new InvocationConfiguration
         {
             Output = console.Output,
@@ -25,6 +26,7 @@ internal static class CliApp
             ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
         };
         var result = root.Parse(args);
+        Hosting.StartupTrace.Mark("command line parsed");
         return await result.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
     }
 

@@ -40,6 +40,7 @@ internal static class ServeCommand
         var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, models, store };
         command.SetAction((parse, cancellationToken) =>
         {
+            StartupTrace.Mark("serve command started");
             var isVerbose = parse.GetValue(verbose);
             var options = new ServeOptions
             {

@@ -7,4 +7,10 @@ internal sealed partial class ServeHost
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:F1} ms")]
     private static partial void LogRequest(ILogger logger, string method, string path, int status, double milliseconds);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "MODEL_PRELOAD: {Model} v{Version} is loaded and ready")]
+    private static partial void LogPreloaded(ILogger logger, string model, string version);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "MODEL_PRELOAD: {Model} v{Version} failed to load; requests retry it. Reason: {Reason}")]
+    private static partial void LogPreloadFailed(ILogger logger, string model, string version, string reason);
 }

@@ -1,35 +1,41 @@
 using System.Diagnostics;
 using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.Cli.Commands;
+using Serverless.Core.Errors;
 using Serverless.Core.Models;
+using Serverless.Core.Onnx;
+using Serverless.Core.Protocol;
 using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Cli.Hosting;
 
 /// <summary>
-/// The <c>serve</c> host: an empty <see cref="WebApplication"/> (Kestrel core only, no routing, MVC or
-/// config providers, to keep start-up short) whose single request delegate is the
-/// <see cref="KestrelProtocolAdapter"/>. Kestrel's own body-size limit is off because the protocol handler
-/// enforces its limit while streaming and answers 413 itself.
+/// The <c>serve</c> host: Kestrel alone (<see cref="KestrelProtocolServer"/>, no generic host) whose single
+/// request delegate is the <see cref="KestrelProtocolAdapter"/>. Start-up does three things at once, because
+/// none needs another: reading the catalog (<see cref="ServingComponents"/>), binding Kestrel, and loading
+/// ONNX Runtime's native library. The start still fails as a whole, with the catalog's error first, before
+/// the "Listening on" line. Models named in MODEL_PRELOAD load in the background once the server listens;
+/// requests for them join that load, and their readiness says false until it is done.
 /// </summary>
 internal sealed partial class ServeHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
-    private readonly ServingComponents _components;
-    private readonly IPAddress _boundAddress;
+    /// <summary>How long in-flight requests get to finish on shutdown.</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
-    private ServeHost(WebApplication app, ServingComponents components, IPAddress boundAddress, Uri baseAddress)
+    private readonly KestrelProtocolServer _server;
+    private readonly ServingComponents _components;
+    private readonly ServeLog _log;
+    private readonly IPAddress _boundAddress;
+    private readonly CancellationTokenSource _stopping = new();
+
+    private ServeHost(KestrelProtocolServer server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress)
     {
-        _app = app;
+        _server = server;
         _components = components;
+        _log = log;
         _boundAddress = boundAddress;
         BaseAddress = baseAddress;
     }
@@ -39,6 +45,9 @@ internal sealed partial class ServeHost : IAsyncDisposable
 
     public IModelRepository Repository => _components.Repository;
 
+    /// <summary>The background MODEL_PRELOAD load (statuses once every named model loaded or failed); completed when none are named.</summary>
+    public Task<IReadOnlyList<ModelStatus>> Preload { get; private set; } = Task.FromResult<IReadOnlyList<ModelStatus>>([]);
+
     /// <summary>Runs <c>serve</c> until <paramref name="cancellationToken"/> fires (Ctrl+C / SIGTERM), then drains.</summary>
     public static async Task<int> RunAsync(ServeOptions options, CliConsole console, CancellationToken cancellationToken)
     {
@@ -46,10 +55,13 @@ internal sealed partial class ServeHost : IAsyncDisposable
         await using (host.ConfigureAwait(false))
         {
             await host.PrintBannerAsync(console).ConfigureAwait(false);
+            StartupTrace.Mark("banner printed");
 
-            // Either the command line's token (Ctrl+C/SIGTERM seen by System.CommandLine) or the host's own
-            // console lifetime (which also listens for SIGTERM) ends the wait; both lead to the same drain.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, host._app.Lifetime.ApplicationStopping);
+            // The command line's token (Ctrl+C, or SIGTERM seen by System.CommandLine) or our own SIGTERM and
+            // SIGQUIT registrations end the wait; both lead to the same drain and a zero exit code.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, host._stopping.Token);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, host.OnSignal);
+            using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, host.OnSignal);
             try
             {
                 await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
@@ -69,57 +81,82 @@ internal sealed partial class ServeHost : IAsyncDisposable
     public static async Task<ServeHost> StartAsync(ServeOptions options, CliConsole console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(console);
         var address = ParseHost(options.Host);
-        var components = await ServingComponents.CreateAsync(options, cancellationToken).ConfigureAwait(false);
+
+        // dlopen of the 45 MB library and the OrtEnv, off the critical path. A failure is not reported here:
+        // the first session creation retries and throws the same clear message as without this.
+        var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
+        var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken), cancellationToken);
+
+        var log = new ServeLog(console.Output, options.Verbose);
+        var logger = log.CreateLogger("serverless");
+        var adapter = componentsTask.ContinueWith(
+            static t => new KestrelProtocolAdapter(t.Result.Handler), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        KestrelProtocolServer? server = null;
+        Exception? bindFailure = null;
         try
         {
-            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "serverless" });
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            {
-                kestrel.AddServerHeader = false;
-                kestrel.Limits.MaxRequestBodySize = null;
-                kestrel.Listen(address, options.Port);
-            });
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            });
-            builder.Logging.SetMinimumLevel(options.Verbose ? LogLevel.Debug : LogLevel.Information);
-            builder.Logging.AddFilter("Microsoft", options.Verbose ? LogLevel.Information : LogLevel.Warning);
-
-            // A failed start is reported once, as a human line, by the command; the host's own log of it
-            // carries a stack trace, which only --verbose should show.
-            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", options.Verbose ? LogLevel.Information : LogLevel.None);
-
-            var app = builder.Build();
-            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serverless");
-            var adapter = new KestrelProtocolAdapter(components.Handler);
-            app.Run(context => HandleWithLogAsync(adapter, context, logger));
-
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-                ?? $"http://{options.Host}:{options.Port}";
-            return new ServeHost(app, components, address, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal)));
+            server = await KestrelProtocolServer.StartAsync(new IPEndPoint(address, options.Port), context => HandleAsync(adapter, context, logger), log, cancellationToken)
+                .ConfigureAwait(false);
+            StartupTrace.Mark("kestrel listening");
         }
-        catch (IOException ex)
+#pragma warning disable CA1031 // Held until the catalog's outcome is known, then rethrown (IOException as a usage error).
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            await components.DisposeAsync().ConfigureAwait(false);
-            throw new CliUsageException($"Cannot listen on {options.Host}:{options.Port}: {ex.Message} Pick another port with --port (0 picks a free one).", ex);
+            bindFailure = ex;
+        }
+
+        ServingComponents components;
+        try
+        {
+            components = await componentsTask.ConfigureAwait(false);
+            StartupTrace.Mark("serving components created (catalog read)");
         }
         catch
         {
-            await components.DisposeAsync().ConfigureAwait(false);
+            // The catalog's error is the one to report, as when the two ran one after the other.
+            await DisposeQuietlyAsync(server).ConfigureAwait(false);
+            await log.DisposeAsync().ConfigureAwait(false);
+            ObserveFailure(runtime);
             throw;
         }
+
+        if (bindFailure is not null || server is null)
+        {
+            await components.DisposeAsync().ConfigureAwait(false);
+            await log.DisposeAsync().ConfigureAwait(false);
+            if (bindFailure is IOException io)
+            {
+                throw new CliUsageException($"Cannot listen on {options.Host}:{options.Port}: {io.Message} Pick another port with --port (0 picks a free one).", io);
+            }
+
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bindFailure ?? new InvalidOperationException("Kestrel did not start."));
+        }
+
+        var bound = server.Addresses.FirstOrDefault() ?? new Uri($"http://{options.Host}:{options.Port}");
+        var host = new ServeHost(server, components, log, address, bound);
+        host.Preload = host.StartPreload(logger);
+        return host;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
+        await _server.StopAsync(DrainTimeout).ConfigureAwait(false);
+        await _server.DisposeAsync().ConfigureAwait(false);
         await _components.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await Preload.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException or InferenceException)
+        {
+            // A preload cut short by the shutdown; nothing is left to report.
+        }
+
+        await _log.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     /// <summary>One line per model with its state and URL, then the address; tests wait for "Listening on".</summary>
@@ -142,7 +179,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
             await console.Output.WriteLineAsync($"  (no models found in {_components.Source})").ConfigureAwait(false);
         }
 
-        await console.Output.WriteLineAsync($"Listening on {root} (models load on first use; Ctrl+C stops)").ConfigureAwait(false);
+        var loading = _components.PreloadNames.Count == 0
+            ? "models load on first use"
+            : $"MODEL_PRELOAD loading {string.Join(", ", _components.PreloadNames)} in the background, other models on first use";
+        await console.Output.WriteLineAsync($"Listening on {root} ({loading}; Ctrl+C stops)").ConfigureAwait(false);
         if (!IPAddress.IsLoopback(_boundAddress))
         {
             await console.Output.WriteLineAsync($"Warning: bound to {_boundAddress}, not loopback: anyone who can reach this machine can call the models (there is no authentication).").ConfigureAwait(false);
@@ -150,13 +190,98 @@ internal sealed partial class ServeHost : IAsyncDisposable
         await console.Output.FlushAsync().ConfigureAwait(false);
     }
 
-    private static async Task HandleWithLogAsync(KestrelProtocolAdapter adapter, HttpContext context, ILogger logger)
+    private void OnSignal(PosixSignalContext context)
+    {
+        // Handled here (a drain and exit code 0) instead of the runtime's default termination.
+        context.Cancel = true;
+        try
+        {
+            _stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already shut down.
+        }
+    }
+
+    /// <summary>MODEL_PRELOAD in the background: the server already answers; each model logs when it is ready or why it failed.</summary>
+    private Task<IReadOnlyList<ModelStatus>> StartPreload(ILogger logger)
+    {
+        if (_components.PreloadNames.Count == 0)
+        {
+            return Preload;
+        }
+
+        return Task.Run(async () =>
+        {
+            var statuses = await _components.PreloadAsync(CancellationToken.None).ConfigureAwait(false);
+            foreach (var status in statuses)
+            {
+                if (status.State == ModelState.Ready)
+                {
+                    LogPreloaded(logger, status.Name, status.Version);
+                }
+                else
+                {
+                    LogPreloadFailed(logger, status.Name, status.Version, status.Reason ?? status.StateText);
+                }
+            }
+
+            StartupTrace.Mark("MODEL_PRELOAD done");
+            return statuses;
+        });
+    }
+
+    private static async Task HandleAsync(Task<KestrelProtocolAdapter> adapter, HttpContext context, ILogger logger)
     {
         var started = Stopwatch.GetTimestamp();
-        await adapter.HandleAsync(context).ConfigureAwait(false);
+        StartupTrace.MarkOnce(StartupTrace.Once.FirstRequest, "first request received");
+        if (!adapter.IsCompletedSuccessfully)
+        {
+            // A request that arrived while the catalog was still being read waits for it.
+            try
+            {
+                await adapter.ConfigureAwait(false);
+            }
+            catch (TaskCanceledException)
+            {
+                // The catalog failed: the start is being abandoned and the process reports why.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.ContentType = ProtocolContentTypes.Json;
+                await context.Response.WriteAsync("{\"error\":\"The server is not ready: it failed to start.\"}").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await adapter.Result.HandleAsync(context).ConfigureAwait(false);
+        StartupTrace.MarkOnce(StartupTrace.Once.FirstResponse, $"first response sent ({context.Response.StatusCode})");
         if (logger.IsEnabled(LogLevel.Information))
         {
             LogRequest(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    }
+
+    private static void LoadRuntimeQuietly()
+    {
+        try
+        {
+            OrtRuntime.EnsureLoaded();
+            StartupTrace.MarkOnce(StartupTrace.Once.RuntimeLoaded, $"ONNX Runtime {OrtRuntime.Version} loaded in the background");
+        }
+        catch (InferenceException ex)
+        {
+            // Thrown again, with the same message, by the first session creation.
+            StartupTrace.Mark($"ONNX Runtime not loaded in the background: {ex.Message}");
+        }
+    }
+
+    private static void ObserveFailure(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+    private static async Task DisposeQuietlyAsync(KestrelProtocolServer? server)
+    {
+        if (server is not null)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
         }
     }
 

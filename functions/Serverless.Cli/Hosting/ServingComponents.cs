@@ -50,7 +50,7 @@ internal sealed class ServingComponents : IAsyncDisposable
     public static async Task<ServingComponents> CreateAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         var settings = Settings(options);
-        var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, StoreResolver.Create(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var services = await ModelServices.CreateAsync(settings, SessionFactory(out var wrap), StoreResolver.Create(), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
         try
         {
             var handler = new ProtocolHandler(services.Repository, ProtocolOptionsFor(options, services));
@@ -62,6 +62,20 @@ internal sealed class ServingComponents : IAsyncDisposable
             services.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The real session factory; with the start-up trace on, wrapped so model loads print their phases.</summary>
+    private static IInferenceSessionFactory SessionFactory(out Func<IModelArtifactSource, IModelArtifactSource>? wrapArtifacts)
+    {
+        if (!StartupTrace.Enabled)
+        {
+            wrapArtifacts = null;
+            return OnnxSessionFactory.Instance;
+        }
+
+        var tracing = new TracingModelLoads(OnnxSessionFactory.Instance);
+        wrapArtifacts = tracing.Over;
+        return tracing;
     }
 
     /// <summary>Serves one .onnx file under its file name, with a manifest derived from the model itself.</summary>
@@ -83,6 +97,13 @@ internal sealed class ServingComponents : IAsyncDisposable
         var properties = await Store.GetPropertiesAsync(version.Artifact, cancellationToken).ConfigureAwait(false);
         return properties is null ? "missing" : properties.Size == version.Size ? "present" : $"size differs ({properties.Size} B)";
     }
+
+    /// <summary>The models MODEL_PRELOAD names among those served (none for a single file).</summary>
+    public IReadOnlyList<string> PreloadNames => _owned is ModelServices services ? services.PreloadNames : [];
+
+    /// <summary>Loads the MODEL_PRELOAD models (see <see cref="ModelServices.PreloadAsync"/>): failures are left in the registry, never thrown.</summary>
+    public Task<IReadOnlyList<ModelStatus>> PreloadAsync(CancellationToken cancellationToken) =>
+        _owned is ModelServices services ? services.PreloadAsync(cancellationToken) : Task.FromResult<IReadOnlyList<ModelStatus>>([]);
 
     public ValueTask DisposeAsync()
     {
