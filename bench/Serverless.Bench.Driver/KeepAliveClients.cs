@@ -31,10 +31,11 @@ internal interface IKeepAliveClient : IDisposable
 
 internal static class KeepAliveClients
 {
-    public static IKeepAliveClient Connect(ClientKind kind, ServerProcess server) => kind switch
+    /// <summary>A keep-alive connection to 127.0.0.1:<paramref name="port"/>.</summary>
+    public static IKeepAliveClient Connect(ClientKind kind, int port) => kind switch
     {
-        ClientKind.Raw => new RawClient(RawHttpConnection.Connect(server.Port, TimeSpan.FromMinutes(5)), server.Port),
-        _ => new HttpClientAdapter(server),
+        ClientKind.Raw => new RawClient(RawHttpConnection.Connect(port, TimeSpan.FromMinutes(5)), port),
+        _ => new HttpClientAdapter(port),
     };
 
     /// <summary>What the results file says about the client that timed the warm requests.</summary>
@@ -72,7 +73,7 @@ internal static class KeepAliveClients
         private readonly HttpClient _client;
         private readonly byte[] _drain = new byte[1 << 16];
 
-        public HttpClientAdapter(ServerProcess server)
+        public HttpClientAdapter(int port)
         {
             _client = new HttpClient(new SocketsHttpHandler
             {
@@ -82,7 +83,7 @@ internal static class KeepAliveClients
                 UseProxy = false,
             })
             {
-                BaseAddress = server.BaseAddress,
+                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
                 Timeout = TimeSpan.FromMinutes(5),
             };
         }

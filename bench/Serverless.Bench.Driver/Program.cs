@@ -78,12 +78,16 @@ if (options.RunWarm)
         await WaitForPortAsync(oursServer);
         await WaitForPortAsync(nodeServer);
         Console.WriteLine($"warm requests through the {options.Client} client");
-        using var oursClient = KeepAliveClients.Connect(options.Client, oursServer);
-        using var nodeClient = KeepAliveClients.Connect(options.Client, nodeServer);
+        using var echo = new LoopbackEcho();
+        using var oursClient = KeepAliveClients.Connect(options.Client, oursServer.Port);
+        using var nodeClient = KeepAliveClients.Connect(options.Client, nodeServer.Port);
+        using var echoClient = KeepAliveClients.Connect(options.Client, echo.Port);
         var oursHealth = new FloorLane(ours.Name, oursClient, "/v2/health/ready");
         var nodeHealth = new FloorLane(node.Name, nodeClient, "/v2/health/ready");
+        var echoHealth = new FloorLane(LoopbackEcho.Name, echoClient, "/v2/health/ready");
         await oursHealth.ValidateAsync();
         await nodeHealth.ValidateAsync();
+        await echoHealth.ValidateAsync();
         foreach (var (payload, outputShape, requests, warmup) in new[]
         {
             (direction, new long[] { 1, 2 }, options.DirectionRequests, 100),
@@ -116,6 +120,7 @@ if (options.RunWarm)
             {
                 lanes.Add(oursHealth.TimeAsync);
                 lanes.Add(nodeHealth.TimeAsync);
+                lanes.Add(echoHealth.TimeAsync);
             }
 
             Console.WriteLine($"warm {payload.Model}: {warmup} warm-up + {requests} iterations of {lanes.Count} interleaved lanes");
@@ -133,6 +138,7 @@ if (options.RunWarm)
             {
                 floors.Add(new FloorRow(ours.Name, "GET " + oursHealth.Path, requests, stats[6], oursHealth.ResponseBytes, oursHealth.Framing));
                 floors.Add(new FloorRow(node.Name, "GET " + nodeHealth.Path, requests, stats[7], nodeHealth.ResponseBytes, nodeHealth.Framing));
+                floors.Add(new FloorRow(LoopbackEcho.Name, "GET " + echoHealth.Path, requests, stats[8], echoHealth.ResponseBytes, echoHealth.Framing));
                 foreach (var row in floors)
                 {
                     Console.WriteLine($"  HTTP floor {row.Server} {row.Route}: p50 {row.Latency.Median:F3} ms p99 {row.Latency.P99:F3} ms ({row.Framing})");

@@ -195,7 +195,9 @@ internal static class ReportWriter
         Line(md);
         Line(md, "Each server's readiness route (no model, no codec, a body of a few bytes), sent over the same connection and with the same client as its infer lanes, " +
             "in the same interleaved iterations as the text-direction requests. Its p50 is the fixed per-request cost of the HTTP stack and the loopback round trip; " +
-            "the breakdown below subtracts it from the HTTP part of each of our requests, which leaves the cost that grows with the body (reading and copying it).");
+            "the breakdown below subtracts it from the HTTP part of each of our requests, which leaves the cost that grows with the body (reading and copying it). " +
+            "The loopback echo is a thread in the driver that answers every request head with the same canned 200 through blocking socket calls: " +
+            "the round trip and thread wake-ups of this machine with no HTTP stack, so a server's floor minus the echo's is what its own HTTP stack costs per request.");
         Line(md);
     }
 
@@ -216,7 +218,10 @@ internal static class ReportWriter
             var run = w.RawRun!.Value.Median;
             var codec = w.InProcess!.Value.Median - run;
             var http = w.EndToEnd.Median - w.InProcess.Value.Median;
-            var dominant = Math.Abs(codec) >= Math.Abs(http) ? "codec" : "HTTP (Kestrel, loopback, body copy)";
+            var dominant = Math.Abs(codec) >= Math.Abs(http) ? "codec"
+                : floor is not { } fixedCost ? "HTTP (Kestrel, loopback, body copy)"
+                : fixedCost >= http - fixedCost ? "HTTP, mostly the fixed per-request floor"
+                : "HTTP, mostly beyond the floor (body transfer and copy)";
             var floorText = floor is { } f ? f.ToString("F3", CultureInfo.InvariantCulture) : "";
             var beyond = floor is { } g ? (http - g).ToString("F3", CultureInfo.InvariantCulture) : "";
             Line(md, $"| {w.Workload} | {w.Format} | {run:F3} | {codec:F3} | {http:F3} | {floorText} | {beyond} | {w.EndToEnd.Median:F3} | {dominant} |");
