@@ -131,6 +131,25 @@ public class SubgraphRewriterTests
         Assert.DoesNotContain(branches["then_branch"].Initializer, t => t.Name == "then_cw");
     }
 
+    [Fact]
+    public void If_BranchThatReturnsAConstant_KeepsItAsANodeAndStillRuns()
+    {
+        var model = BranchNet();
+        var then = model.Graph.Node.Single(n => n.OpType == "If").Attribute.Single(a => a.Name == "then_branch").G;
+        then.Node.Clear();
+        then.Node.Add(Constant("y_then", TensorProtos.Float("fixed", [1, 3], [1f, 2f, 3f])));
+
+        var result = Dynamic.Quantize(model, DynamicOptions, modelName: "branches");
+        var quantizedThen = result.Model.Graph.Node.Single(n => n.OpType == "If").Attribute.Single(a => a.Name == "then_branch").G;
+        var bytes = OnnxModelFile.Serialize(result.Model);
+
+        Assert.Equal("Constant", quantizedThen.Node.Single().OpType);
+        Assert.Empty(quantizedThen.Initializer);
+        Assert.Equal([1f, 2f, 3f], TinyModels.Run(bytes, BranchSample(1, 3))[0]);
+        Assert.Equal(1, result.Summary.QuantizedByOp["Conv"]); // the else branch is still quantized
+        Assert.True(TinyModels.MaxAbsDiff(TinyModels.Run(OnnxModelFile.Serialize(model), BranchSample(0, 3))[0], TinyModels.Run(bytes, BranchSample(0, 3))[0]) < 0.05f);
+    }
+
     /// <summary>
     /// Like Silero VAD's decoder: the branch holds the LSTM weights as Constants; a nested If (on the state) has two
     /// LSTMs that each build W by slicing and re-concatenating the gate rows (PyTorch's export), read the sequence
