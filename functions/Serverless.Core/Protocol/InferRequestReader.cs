@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Serverless.Core.Errors;
@@ -11,6 +12,13 @@ namespace Serverless.Core.Protocol;
 /// names (unknown, duplicate, missing), datatype, rank and fixed dimensions, element count and limits.
 /// Input properties may come in any order: <c>data</c> is remembered as a byte range and parsed once the
 /// input's object has been read. Binary inputs take their segment of <c>binary</c> in request order.
+/// <para>
+/// A flat <c>data</c> array (no brackets, braces or quotes inside) is not tokenized by this pass: the reader
+/// jumps to its closing bracket and the data reader, whose flat scanner checks the JSON number grammar
+/// itself, reads it once. That pass is optimistic: if anything in it fails, the request is read again the
+/// plain way, tokenizing every byte in order, so a bad request gets exactly the error (and JSON position)
+/// it always got. Only bad requests pay for two passes.
+/// </para>
 /// </summary>
 internal static class InferRequestReader
 {
@@ -18,8 +26,34 @@ internal static class InferRequestReader
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
+    // The first of these after a data array's '[' tells whether the array is flat (it is ']').
+    private static readonly SearchValues<byte> Structural = SearchValues.Create("[]{}\""u8);
+
     public static void Read(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, bool binaryExtension, ModelSignature signature, InferRequest request, InferContext context)
     {
+        try
+        {
+            ReadDocument(json, binary, binaryExtension, signature, request, context, skipFlatData: true);
+            return;
+        }
+        catch (Exception e) when (e is InferenceException or JsonException)
+        {
+            // Fall through: the plain pass below reports the error the way it always has.
+        }
+
+        request.Release(context.Tensors);
+        request.Reset(signature);
+        ReadPlain(json, binary, binaryExtension, signature, request, context);
+    }
+
+    /// <summary>The plain pass alone: every byte tokenized in document order (what <see cref="Read"/> falls back to).</summary>
+    internal static void ReadPlain(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, bool binaryExtension, ModelSignature signature, InferRequest request, InferContext context) =>
+        ReadDocument(json, binary, binaryExtension, signature, request, context, skipFlatData: false);
+
+    private static void ReadDocument(ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, bool binaryExtension, ModelSignature signature, InferRequest request, InferContext context, bool skipFlatData)
+    {
+        // The reader may be restarted past a skipped data array; offset is where its buffer starts in json.
+        var offset = 0;
         var reader = new Utf8JsonReader(json, ReaderOptions);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
@@ -34,7 +68,7 @@ internal static class InferRequestReader
                 var k = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    ReadInput(ref reader, json, binary, binaryExtension, k++, signature, request, context);
+                    ReadInput(ref reader, ref offset, skipFlatData, json, binary, binaryExtension, k++, signature, request, context);
                 }
             }
             else if (reader.ValueTextEquals("outputs"u8))
@@ -80,7 +114,7 @@ internal static class InferRequestReader
         Finish(signature, request, binary, binaryExtension, context);
     }
 
-    private static void ReadInput(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, bool binaryExtension, int k, ModelSignature signature, InferRequest request, InferContext context)
+    private static void ReadInput(ref Utf8JsonReader reader, ref int offset, bool skipFlatData, ReadOnlySpan<byte> json, ReadOnlySpan<byte> binary, bool binaryExtension, int k, ModelSignature signature, InferRequest request, InferContext context)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -141,9 +175,21 @@ internal static class InferRequestReader
             else if (reader.ValueTextEquals("data"u8))
             {
                 reader.Read();
-                dataStart = (int)reader.TokenStartIndex;
-                reader.Skip();
-                dataEnd = (int)reader.BytesConsumed;
+                dataStart = offset + (int)reader.TokenStartIndex;
+                if (skipFlatData && reader.TokenType == JsonTokenType.StartArray && FlatArrayEnd(json, dataStart) is var close and >= 0)
+                {
+                    // Restart the reader on the closing bracket, in the state it had just after the opening one:
+                    // it reads the bracket as the array's end and goes on as if it had read the elements.
+                    reader = new Utf8JsonReader(json[close..], isFinalBlock: true, reader.CurrentState);
+                    offset = close;
+                    reader.Read();
+                    dataEnd = close + 1;
+                }
+                else
+                {
+                    reader.Skip();
+                    dataEnd = offset + (int)reader.BytesConsumed;
+                }
             }
             else if (reader.ValueTextEquals("parameters"u8))
             {
@@ -232,6 +278,14 @@ internal static class InferRequestReader
 
         BinaryTensorReader.Read(binary.Slice((int)request.BinaryOffset, (int)binarySize), tensor, context.Model);
         request.BinaryOffset += binarySize;
+    }
+
+    // The index of the ']' that closes the array opened at json[open] when nothing nested or quoted comes
+    // first, else -1. What lies between is unchecked here; the data reader checks it.
+    private static int FlatArrayEnd(ReadOnlySpan<byte> json, int open)
+    {
+        var i = json[(open + 1)..].IndexOfAny(Structural);
+        return i >= 0 && json[open + 1 + i] == (byte)']' ? open + 1 + i : -1;
     }
 
     private static void ReadOutput(ref Utf8JsonReader reader, int k, ModelSignature signature, InferRequest request, InferContext context)
