@@ -9,7 +9,8 @@
 # BENCH_DIRECTION_REQUESTS (500), BENCH_DETECTION_REQUESTS (40), BENCH_OUT (the dated file).
 # For a quick, partial run (the default is the full suite): BENCH_SKIP_BDN=1 skips the micro-benchmarks,
 # BENCH_ONLY=cold|warm runs only that part of the driver, BENCH_SKIP_PUBLISH=1 reuses $BENCH_ARTIFACTS/publish,
-# BENCH_CLIENT=httpclient times the warm requests with HttpClient instead of the raw socket client.
+# BENCH_CLIENT=httpclient times the warm requests with HttpClient instead of the raw socket client,
+# BENCH_OURS_ENV="NAME=VALUE ..." adds environment to our server (A/B of runtime settings; shown in the results).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -70,7 +71,11 @@ DRIVER_ARGS=(--server "$ART/publish/serverless" --node "$(command -v node)" --no
   --store "$STORE" --models "$MODELS" --cache-dir "$ART/model-cache" --out "$OUT"
   --cold-runs "${BENCH_COLD_RUNS:-10}" --direction-requests "${BENCH_DIRECTION_REQUESTS:-500}"
   --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --only "$ONLY" --client "$CLIENT" "${BDN_RESULTS[@]}")
-KNOBS="$(env | grep -E '^BENCH_(ONLY|CLIENT|SKIP_BDN|SKIP_PUBLISH|COLD_RUNS|DIRECTION_REQUESTS|DETECTION_REQUESTS)=' | sort | tr '\n' ' ' || true)"
+[ -z "${BENCH_OURS_ENV:-}" ] || DRIVER_ARGS+=(--ours-env "$BENCH_OURS_ENV")
+KNOBS=""
+for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTION_REQUESTS BENCH_ONLY BENCH_OURS_ENV BENCH_SKIP_BDN BENCH_SKIP_PUBLISH; do
+  [ -z "${!knob:-}" ] || KNOBS+="$knob=$(printf '%q' "${!knob}") "
+done
 "$DRIVER" "${DRIVER_ARGS[@]}" \
   --suite-command "${KNOBS}./build.sh bench" --bdn-command "$BDN_COMMAND" \
   --publish-command "$PUBLISH_CMD (+ cp libonnxruntime.so.1 next to the executable: scripts/publish-cli.sh)" \

@@ -46,6 +46,12 @@ internal sealed record BenchOptions
 
     public string TrimNote { get; init; } = "(not given)";
 
+    /// <summary>
+    /// Extra environment for our server in every role (<c>--ours-env "NAME=VALUE NAME=VALUE"</c>), for A/B runs of
+    /// runtime settings such as DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1; the results file's commands show them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> OursEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>How the suite was started, with the BENCH_* knobs that were set (bench/run.sh fills it).</summary>
     public string SuiteCommand { get; init; } = "./build.sh bench";
 
@@ -60,6 +66,23 @@ internal sealed record BenchOptions
             }
 
             values[args[i][2..]] = args[++i];
+        }
+
+        static Dictionary<string, string> ParseEnvironment(string text)
+        {
+            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                if (equals <= 0)
+                {
+                    throw new ArgumentException($"--ours-env takes space-separated NAME=VALUE pairs; '{pair}' is not one.");
+                }
+
+                environment[pair[..equals]] = pair[(equals + 1)..];
+            }
+
+            return environment;
         }
 
         string Required(string name) => values.TryGetValue(name, out var v) ? v : throw new ArgumentException($"--{name} is required. See bench/README.md.");
@@ -98,6 +121,7 @@ internal sealed record BenchOptions
             DriverCommand = Text("driver-command", defaults.DriverCommand),
             TrimNote = Text("trim-note", defaults.TrimNote),
             SuiteCommand = Text("suite-command", defaults.SuiteCommand),
+            OursEnvironment = ParseEnvironment(Text("ours-env", "")),
         };
     }
 }

@@ -18,7 +18,7 @@ var loadAtStart = MachineInfo.LoadAverage();
 var machine = MachineInfo.Read(options.Node);
 Directory.CreateDirectory(options.CacheDirectory);
 
-var ours = new ServerCommand("serverless (published)", options.Server, ["serve", "--port", "{port}"], new Dictionary<string, string?>
+var oursEnvironment = new Dictionary<string, string?>
 {
     ["MODEL_STORE"] = "file://" + options.Store,
     ["SERVERLESS_MODELS_DIR"] = options.Models,
@@ -29,7 +29,14 @@ var ours = new ServerCommand("serverless (published)", options.Server, ["serve",
 
     // The primary row is the lazy start: models load on first use, whatever the caller's environment says.
     ["MODEL_PRELOAD"] = null,
-});
+};
+foreach (var (name, value) in options.OursEnvironment)
+{
+    oursEnvironment[name] = value;
+}
+
+var ours = new ServerCommand("serverless (published)", options.Server, ["serve", "--port", "{port}"], oursEnvironment);
+
 var oursPreload = ours with
 {
     Name = "serverless (published), MODEL_PRELOAD=text-direction",
