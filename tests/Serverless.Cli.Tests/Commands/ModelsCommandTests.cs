@@ -14,7 +14,7 @@ public sealed class ModelsCommandTests
         Assert.True(run.ExitCode == 0, run.ToString());
         var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.StartsWith("MODEL", lines[0]);
-        foreach (var model in new[] { "text-direction", "text-detection", "text-recognition", "voice-activity" })
+        foreach (var model in new[] { "text-direction", "voice-activity" })
         {
             var row = Assert.Single(lines, l => l.StartsWith(model + " ", StringComparison.Ordinal));
             Assert.Contains("fp32", row);
@@ -22,8 +22,20 @@ public sealed class ModelsCommandTests
             Assert.Contains("present", row);
         }
 
+        // The OCR models serve an int8 version 2 by default and keep fp32 as version 1.
+        foreach (var model in new[] { "text-detection", "text-recognition" })
+        {
+            var rows = lines.Where(l => l.StartsWith(model + " ", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.Equal(["1", "fp32"], rows[0][1..3]);
+            Assert.Equal(["2", "(default)", "int8"], rows[1][1..4]);
+            Assert.All(rows, r => Assert.Contains("UNAVAILABLE", r));
+            Assert.All(rows, r => Assert.Contains("present", r));
+        }
+
         Assert.Contains("565.4 KB", run.Output); // text-direction: 578,966 bytes
-        Assert.Contains("10.3 MB", run.Output); // text-recognition: 10,822,323 bytes
+        Assert.Contains("10.3 MB", run.Output); // text-recognition fp32: 10,822,323 bytes
+        Assert.Contains("2.8 MB", run.Output); // text-recognition int8: 2,947,657 bytes
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Serverless.Core.Errors;
 using Serverless.Core.Models;
 using Serverless.Core.Storage;
+using Serverless.Tests.Shared;
 
 namespace Serverless.Core.Tests.Storage;
 
@@ -71,6 +72,50 @@ public sealed class ModelPublisherTests : IDisposable
         Assert.Equal(ErrorCode.IntegrityFailure, error.Code);
         Assert.Contains(_manifest.Versions[0].Sha256, error.Message);
         Assert.False(Directory.Exists(_temp.Combine("dst", "m")));
+    }
+
+    [Theory]
+    [InlineData("text-detection")]
+    [InlineData("text-recognition")]
+    public async Task Publish_ARepositoryModelWithAnInt8Default_UploadsBothVersionsAndTheManifestNamingTheDefault(string name)
+    {
+        var manifest = ModelCatalog.LoadFromFolder(RepoPaths.Models).Single(m => m.Name == name);
+        Assert.Equal(["1", "2"], manifest.Versions.Select(v => v.Version));
+        var destination = new LocalObjectStore(_temp.Combine("dst"));
+
+        var result = await new ModelPublisher(new LocalObjectStore(RepoPaths.ModelStore), destination).PublishAsync([manifest]);
+
+        Assert.Equal([$"{name}/1/model.onnx", $"{name}/2/model.onnx", $"{name}/model.json"], result.Uploaded);
+        Assert.Equal(manifest.Versions.Sum(v => v.Size), result.BytesUploaded - ModelCatalog.Serialize(manifest).Length);
+        foreach (var version in manifest.Versions)
+        {
+            var bytes = File.ReadAllBytes(_temp.Combine("dst", name, version.Version, "model.onnx"));
+            Assert.Equal(version.Sha256, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        }
+
+        var published = Assert.Single(await ModelCatalog.LoadFromStoreAsync(destination, default));
+        Assert.Equal("2", published.DefaultVersion);
+        Assert.Equal(["fp32", "int8"], published.Versions.Select(v => v.Precision));
+        Assert.Equal("int8", published.FindVersion(null)!.Precision);
+    }
+
+    [Fact]
+    public async Task Publish_WhenTheSecondVersionIsMissingLocally_FailsNamingItAndPublishesNoManifest()
+    {
+        var int8 = RandomNumberGenerator.GetBytes(1000);
+        var manifest = _manifest with
+        {
+            DefaultVersion = "2",
+            Versions = [.. _manifest.Versions, new ModelVersionManifest { Version = "2", Artifact = "m/2/model.onnx", Sha256 = Convert.ToHexStringLower(SHA256.HashData(int8)), Size = int8.Length, Precision = "int8" }],
+        };
+        var destination = new LocalObjectStore(_temp.Combine("dst"));
+
+        var error = await Assert.ThrowsAsync<InferenceException>(() => new ModelPublisher(new LocalObjectStore(_temp.Combine("src")), destination).PublishAsync([manifest]));
+
+        Assert.Equal(ErrorCode.NotFound, error.Code);
+        Assert.Contains("m/2/model.onnx", error.Message);
+        Assert.False(File.Exists(_temp.Combine("dst", "m", "model.json")));
+        Assert.Empty(await ModelCatalog.LoadFromStoreAsync(destination, default));
     }
 
     /// <summary>Progress&lt;T&gt; posts to the thread pool; tests want reports in order, at once.</summary>
