@@ -28,7 +28,8 @@ internal sealed class ServeLog : ILoggerFactory, IAsyncDisposable
 
     public ServeLog(TextWriter output, bool verbose)
     {
-        _output = output;
+        // Shared with the banner and shutdown lines; Console.Out already is synchronized, test writers are not.
+        _output = TextWriter.Synchronized(output);
         _verbose = verbose;
         _writer = Task.Run(WriteLinesAsync);
     }

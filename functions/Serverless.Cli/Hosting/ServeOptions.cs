@@ -1,3 +1,5 @@
+using Serverless.Core.Storage;
+
 namespace Serverless.Cli.Hosting;
 
 /// <summary>What <c>serve</c> was asked for, with defaults already resolved from options and environment.</summary>
@@ -15,6 +17,12 @@ internal sealed record ServeOptions
     public string? Store { get; init; }
 
     public bool Verbose { get; init; }
+
+    /// <summary>MODEL_PRELOAD for this server (comma-separated names, or *); null reads the environment's.</summary>
+    public string? Preload { get; init; }
+
+    /// <summary>Wraps the verified model cache (tests gate or fail loads with it); null for none.</summary>
+    public Func<IModelArtifactSource, IModelArtifactSource>? WrapArtifactSource { get; init; }
 
     /// <summary>Request body limit the protocol handler enforces; null keeps the handler's default (64 MiB).</summary>
     public long? MaxRequestBytes { get; init; }

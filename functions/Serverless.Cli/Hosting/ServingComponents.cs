@@ -35,6 +35,8 @@ internal sealed class ServingComponents : IAsyncDisposable
     /// <summary>Where the models came from, for messages ("models folder X, store Y").</summary>
     public string Source { get; }
 
+    public const string PreloadVariable = "MODEL_PRELOAD";
+
     /// <summary>Settings for <paramref name="options"/>: the process environment with --models and --store on top.</summary>
     public static ServerlessSettings Settings(ServeOptions options)
     {
@@ -43,6 +45,7 @@ internal sealed class ServingComponents : IAsyncDisposable
         [
             new(Commands.CommonOptions.ModelsDirVariable, options.ModelsDir),
             new(Commands.CommonOptions.ModelStoreVariable, options.Store),
+            new(PreloadVariable, options.Preload),
         ]);
         return ServerlessSettings.FromEnvironment(environment);
     }
@@ -50,7 +53,14 @@ internal sealed class ServingComponents : IAsyncDisposable
     public static async Task<ServingComponents> CreateAsync(ServeOptions options, CancellationToken cancellationToken)
     {
         var settings = Settings(options);
-        var services = await ModelServices.CreateAsync(settings, SessionFactory(out var wrap), StoreResolver.Create(), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
+        var factory = SessionFactory(out var traceArtifacts);
+        var wrap = (options.WrapArtifactSource, traceArtifacts) switch
+        {
+            (null, var trace) => trace,
+            (var test, null) => test,
+            (var test, var trace) => source => trace(test(source)),
+        };
+        var services = await ModelServices.CreateAsync(settings, factory, StoreResolver.Create(), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
         try
         {
             var handler = new ProtocolHandler(services.Repository, ProtocolOptionsFor(options, services));
