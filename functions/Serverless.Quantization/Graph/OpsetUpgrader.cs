@@ -75,6 +75,8 @@ public static class OpsetUpgrader
                 continue;
             }
 
+            // Only top-level nodes are rewritten, so a subgraph (If branch, Loop body) may hold only ops that need nothing.
+            CheckSubgraphs(node, modelName, from, target);
             if (Unchanged.Contains(node.OpType) || node.OpType is "Clip" or "Slice" or "Squeeze" or "Unsqueeze" or "Resize")
             {
                 if (node.OpType == "Resize" && from < 11)
@@ -141,6 +143,25 @@ public static class OpsetUpgrader
         if (model.IrVersion < 7)
         {
             model.IrVersion = 7;
+        }
+    }
+
+    private static void CheckSubgraphs(NodeProto owner, string modelName, int from, int target)
+    {
+        foreach (var attribute in owner.Attribute)
+        {
+            foreach (var sub in attribute.G is null ? attribute.Graphs : attribute.Graphs.Append(attribute.G))
+            {
+                foreach (var node in sub.Node)
+                {
+                    if ((node.Domain.Length == 0 || node.Domain == "ai.onnx") && !Unchanged.Contains(node.OpType))
+                    {
+                        throw Refuse(modelName, from, target, $"node '{node.Name}' ({node.OpType}) inside a subgraph of '{owner.Name}' would need rewriting, and this upgrader rewrites only the top-level graph");
+                    }
+
+                    CheckSubgraphs(node, modelName, from, target);
+                }
+            }
         }
     }
 

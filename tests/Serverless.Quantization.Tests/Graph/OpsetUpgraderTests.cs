@@ -92,4 +92,55 @@ public class OpsetUpgraderTests
         Assert.Contains("'up' is Upsample", e.Message);
         Assert.Equal(9, OpsetUpgrader.DefaultDomainVersion(model));
     }
+
+    /// <summary>Opset-11 x -> If(cond) whose then branch runs <paramref name="branchOp"/> on x (outer scope) and else branch Identity.</summary>
+    private static ModelProto Opset11If(string branchOp)
+    {
+        var then = new GraphProto { Name = "then" };
+        var op = GraphEdits.Node(branchOp, "branch_op", ["x"], ["t"]);
+        if (branchOp == "Unsqueeze")
+        {
+            op.Attribute.Add(GraphEdits.IntsAttr("axes", [0]));
+        }
+
+        then.Node.Add(op);
+        then.Output.Add(new ValueInfoProto { Name = "t" });
+        var otherwise = new GraphProto { Name = "else" };
+        otherwise.Node.Add(GraphEdits.Node("Identity", "branch_id", ["x"], ["e"]));
+        otherwise.Output.Add(new ValueInfoProto { Name = "e" });
+        var g = new GraphProto { Name = "old_if" };
+        g.Input.Add(TinyModels.Value("x", OnnxDataType.Float, 2, 3));
+        g.Input.Add(TinyModels.Value("cond", 9));
+        g.Output.Add(new ValueInfoProto { Name = "y" });
+        var iff = GraphEdits.Node("If", "the_if", ["cond"], ["y"]);
+        iff.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = then });
+        iff.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = otherwise });
+        g.Node.Add(iff);
+        var model = new ModelProto { IrVersion = 6, Graph = g };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 11 });
+        return model;
+    }
+
+    [Fact]
+    public void Upgrade_IfBranchWithAnOpThatNeedsRewriting_IsRefusedNamingItAndLeftUntouched()
+    {
+        var model = Opset11If("Unsqueeze");
+        var before = model.Clone();
+
+        var e = Assert.Throws<InferenceException>(() => OpsetUpgrader.Upgrade(model, 13, modelName: "branchy"));
+
+        Assert.Equal(ErrorCode.InvalidInput, e.Code);
+        Assert.Contains("'branch_op' (Unsqueeze) inside a subgraph of 'the_if'", e.Message);
+        Assert.Equal(before, model);
+    }
+
+    [Fact]
+    public void Upgrade_IfBranchWithUnchangedOps_IsUpgraded()
+    {
+        var model = Opset11If("Relu");
+
+        OpsetUpgrader.Upgrade(model, 13, modelName: "branchy");
+
+        Assert.Equal(13, OpsetUpgrader.DefaultDomainVersion(model));
+    }
 }
