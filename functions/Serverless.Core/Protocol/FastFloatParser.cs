@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -43,6 +44,8 @@ internal static class FastFloatParser
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
+
+    private static ReadOnlySpan<ulong> PowersOfTenInteger => [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
     /// <summary>Parses <paramref name="text"/>, which must be exactly one JSON number and nothing else.</summary>
     public static bool TryParse<T>(ReadOnlySpan<byte> text, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
@@ -109,6 +112,23 @@ internal static class FastFloatParser
         {
             p++;
             var fractionStart = p;
+
+            // Fractions are where the digits are (e.g. -0.99215686): take up to eight at a time while they fit.
+            // Counting them all as significant even when they start with zeros only makes the 19-digit limit
+            // come sooner, which stays correct (the rest go digit by digit, or to the fallback).
+            while (digits <= MaxMantissaDigits - 8 && p <= text.Length - 8)
+            {
+                var n = ReadDigits(BinaryPrimitives.ReadUInt64LittleEndian(text.Slice(p, 8)), out var chunk);
+                mantissa = (mantissa * PowersOfTenInteger[n]) + chunk;
+                digits += n;
+                exponent -= n;
+                p += n;
+                if (n < 8)
+                {
+                    break;
+                }
+            }
+
             while ((uint)p < (uint)text.Length && (d = (uint)(text[p] - '0')) <= 9)
             {
                 if (digits < MaxMantissaDigits)
@@ -197,6 +217,30 @@ internal static class FastFloatParser
         }
 
         return Fallback(text[start..p], out value) ? p : -1;
+    }
+
+    // The leading ASCII digits of eight bytes (loaded little-endian, so the first is the lowest byte): how many
+    // (0-8) and their value. A byte is a digit when its high nibble is 3 and adding 6 keeps it 3 (0x3A-0x3F
+    // become 0x40-0x45); a byte >= 0xFA carries into the next one up, but it is a non-digit itself, and only
+    // the first non-digit matters. The n digits are shifted to the top so the bytes below them read as leading
+    // zeros (whatever the subtraction did to bytes above them is shifted out), then three multiply-adds merge
+    // neighbours: bytes into 2-digit numbers in 16-bit lanes, those into 4-digit numbers in 32-bit lanes (each
+    // step "high part * base + low part", no lane overflows), and the two halves.
+    private static int ReadDigits(ulong bytes, out ulong value)
+    {
+        var nonDigits = ((bytes & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030) | (((bytes + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030);
+        var n = nonDigits == 0 ? 8 : BitOperations.TrailingZeroCount(nonDigits) >> 3;
+        if (n == 0)
+        {
+            value = 0;
+            return 0;
+        }
+
+        var v = (bytes - 0x3030303030303030) << ((8 - n) * 8);
+        v = ((v * 10) + (v >> 8)) & 0x00FF00FF00FF00FF;     // lane k: digit 2k * 10 + digit 2k+1
+        v = ((v * 100) + (v >> 16)) & 0x0000FFFF0000FFFF;   // lane j: pair 2j * 100 + pair 2j+1
+        value = ((v & 0xFFFF) * 10_000) + (v >> 32);
+        return n;
     }
 
     // The runtime's parser is correctly rounded for every input (overflow gives an infinity). The bytes are a
