@@ -14,7 +14,8 @@ public sealed record QuantizationResult(ModelProto Model, QuantizationSummary Su
 /// fp32 -> int8. Both modes first move Constant-node weights into initializers and fold
 /// BatchNormalization into Conv (PaddleOCR exports keep both apart), then raise the opset where the
 /// quantized ops need it. Static mode calibrates on the fp32 model before rewriting, so the ranges are
-/// of the real fp32 activations.
+/// of the real fp32 activations. Layers inside If branches are then handled by <see cref="SubgraphRewriter"/>
+/// in either mode (weights only, no calibration); Loop/Scan bodies are left fp32 and listed as skipped.
 /// </summary>
 public sealed class Quantizer
 {
