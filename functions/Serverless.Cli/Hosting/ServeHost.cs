@@ -254,6 +254,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
         }
 
         await adapter.Result.HandleAsync(context).ConfigureAwait(false);
+
+        // Sent now, so the log line below costs the client nothing (Kestrel would otherwise finish the
+        // response only after this delegate returns).
+        await context.Response.CompleteAsync().ConfigureAwait(false);
         StartupTrace.MarkOnce(StartupTrace.Once.FirstResponse, $"first response sent ({context.Response.StatusCode})");
         if (logger.IsEnabled(LogLevel.Information))
         {
