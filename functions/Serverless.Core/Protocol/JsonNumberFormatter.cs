@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Serverless.Core.Tensors;
 
@@ -51,6 +52,13 @@ internal static class JsonNumberFormatter
         if (T.IsInfinity(value))
         {
             return Copy(T.IsNegative(value) ? "\"-Infinity\""u8 : "\"Infinity\""u8, destination);
+        }
+
+        // Most tensor floats (magnitudes 2^-30 to 10^9) take the exact integer formatter, which writes the
+        // runtime's text; the rest, and the few it declines, take the runtime's formatter.
+        if (typeof(T) == typeof(float) && ShortestFloatFormatter.TryFormat(Unsafe.As<T, float>(ref value), destination) is var fast and > 0)
+        {
+            return fast;
         }
 
         value.TryFormat(destination, out var n, default, CultureInfo.InvariantCulture);
