@@ -28,7 +28,8 @@ for (const entry of readdirSync(modelsDir, { withFileTypes: true })) {
     if (!src.package || src.derivedFrom) {
       // Derived artifacts (int8) are built by scripts/quantize-models.sh, not copied from a package.
       derived++;
-      console.log(`  ${manifest.name} v${v.version}: ${v.precision ?? 'derived'} artifact not built yet (${v.artifact}); scripts/quantize-models.sh builds it`);
+      const state = existsSync(target) ? 'differs from the manifest' : 'not built yet';
+      console.log(`  ${manifest.name} v${v.version}: ${v.precision ?? 'derived'} artifact ${state} (${v.artifact}); scripts/quantize-models.sh builds and checks it`);
       continue;
     }
     const pkgName = src.package.replace(/@[^@/]+$/, '');
