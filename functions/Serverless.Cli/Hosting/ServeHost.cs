@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Serverless.Cli.Commands;
@@ -8,6 +9,7 @@ using Serverless.Core.Errors;
 using Serverless.Core.Models;
 using Serverless.Core.Onnx;
 using Serverless.Core.Protocol;
+using Serverless.Core.Storage;
 using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Cli.Hosting;
@@ -88,6 +90,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
         // the first session creation retries and throws the same clear message as without this.
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
         var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken), cancellationToken);
+
+        // A local store's file is hashed on its first load: have the crypto library loaded by then too.
+        _ = componentsTask.ContinueWith(static t => WarmUpHashing(t.Result.Store), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
 
         var log = new ServeLog(console.Output, options.Verbose);
         var logger = log.CreateLogger("serverless");
@@ -276,6 +282,15 @@ internal sealed partial class ServeHost : IAsyncDisposable
         {
             // Thrown again, with the same message, by the first session creation.
             StartupTrace.Mark($"ONNX Runtime not loaded in the background: {ex.Message}");
+        }
+    }
+
+    private static void WarmUpHashing(IObjectStore store)
+    {
+        if (store is LocalObjectStore)
+        {
+            _ = SHA256.HashData(ReadOnlySpan<byte>.Empty);
+            StartupTrace.Mark("SHA-256 ready (local store files are hashed on first load)");
         }
     }
 
