@@ -11,8 +11,8 @@ namespace Serverless.Core.Protocol;
 /// neighbours parses to, and the midpoints themselves too when m is even (ties to even). In units of
 /// 2^(e-2) the midpoints are 4m - 2 and 4m + 2 (4m - 1 below when m = 2^23: the float below is half as far).
 /// With E = floor(log10 f), multiplying by 10^(8-E) puts f on the grid of 9-significant-digit decimals,
-/// which always holds a decimal in the interval; the exact products (at most 2^90) are shifted right by
-/// 2 - e to give integer grid bounds [lo, hi] and f's grid position with its exact remainder. The shortest
+/// which always holds a decimal in the interval; the exact products, shifted by 2 - e, give integer grid
+/// bounds [lo, hi] and f's grid position with its exact remainder. The shortest
 /// decimals are the multiples of the largest power of ten 10^t with a multiple in [lo, hi]; of those, the
 /// two around f are the candidates (any other is farther), and the one in the interval that is closer to
 /// f is the answer; when the interval reaches a power of ten, that power is. We fall back when both
@@ -30,6 +30,12 @@ internal static class ShortestFloatFormatter
     private const int MaxBiasedExponent = 127 + 29; // below 2^30
     private const ulong GridLow = 100_000_000;
     private const ulong GridHigh = 1_000_000_000;
+
+    private static ReadOnlySpan<ulong> PowersOfFive =>
+    [
+        1, 5, 25, 125, 625, 3_125, 15_625, 78_125, 390_625, 1_953_125, 9_765_625, 48_828_125, 244_140_625,
+        1_220_703_125, 6_103_515_625, 30_517_578_125,
+    ];
 
     private static ReadOnlySpan<ulong> PowersOfTen =>
     [
@@ -58,11 +64,11 @@ internal static class ShortestFloatFormatter
         var f = (ulong)m << 2;
         var inclusive = (m & 1) == 0;
         var shift = 2 - e; // the grid values are the products divided by 2^shift (multiplied, for the few e > 2)
-        var scaled = Scale(f, 8 - decimalExponent, shift, out var remainder);
+        var scaled = Scale(f, 8 - decimalExponent, shift, out var remainder, out var fractionBits);
         if (scaled >= GridHigh && decimalExponent < 8)
         {
             decimalExponent++;
-            scaled = Scale(f, 8 - decimalExponent, shift, out remainder);
+            scaled = Scale(f, 8 - decimalExponent, shift, out remainder, out fractionBits);
         }
 
         if (decimalExponent is < -10 or > 8 || scaled is < GridLow or >= GridHigh)
@@ -71,8 +77,8 @@ internal static class ShortestFloatFormatter
         }
 
         var power = 8 - decimalExponent;
-        var lowScaled = Scale(m == 0x800000u ? f - 1 : f - 2, power, shift, out var lowRemainder);
-        var highScaled = Scale(f + 2, power, shift, out var highRemainder);
+        var lowScaled = Scale(m == 0x800000u ? f - 1 : f - 2, power, shift, out var lowRemainder, out _);
+        var highScaled = Scale(f + 2, power, shift, out var highRemainder, out _);
         var lo = inclusive ? lowScaled + (lowRemainder != 0 ? 1UL : 0) : lowScaled + 1;
         var hi = inclusive || highRemainder != 0 ? highScaled : highScaled - 1;
         if (lo > hi)
@@ -92,23 +98,25 @@ internal static class ShortestFloatFormatter
             return decimalExponent < 8 ? Write(value < 0, GridLow, decimalExponent + 1, destination) : 0;
         }
 
-        // The largest 10^t with a multiple in [lo, hi]; t = 0 always qualifies since lo <= hi.
-        var t = 8;
-        while (((lo + PowersOfTen[t] - 1) / PowersOfTen[t]) * PowersOfTen[t] > hi)
+        // The most trailing zeros t a decimal in [lo, hi] can have: while [ceil(lo / 10^t), floor(hi / 10^t)]
+        // is not empty. (A multiple of 10^(t+1) is one of 10^t, so the first empty one ends the search.)
+        ulong p = 1, loT = lo, hiT = hi, below = scaled;
+        while ((loT + 9) / 10 is var nextLo && hiT / 10 is var nextHi && nextLo <= nextHi)
         {
-            t--;
+            loT = nextLo;
+            hiT = nextHi;
+            below /= 10;
+            p *= 10;
         }
 
-        var p = PowersOfTen[t];
-        var below = (scaled / p) * p;
-        var above = below + p;
-        var belowIn = below >= lo;
-        var aboveIn = above <= hi;
+        // The multiples of 10^t around f, in units of 10^t: below and below + 1.
+        var belowIn = below >= loT;
+        var aboveIn = below + 1 <= hiT;
         ulong chosen;
         if (belowIn && aboveIn)
         {
-            // Compare (scaled - below) + remainder / 2^shift against p / 2, exactly.
-            var twice = 2 * (scaled - below);
+            // Compare f - below * 10^t = r + remainder / 2^fractionBits (r an integer) with half of 10^t, exactly.
+            var twice = 2 * (scaled - (below * p));
             int order; // < 0: below is closer
             if (twice + 2 <= p)
             {
@@ -124,9 +132,9 @@ internal static class ShortestFloatFormatter
             }
             else
             {
-                // twice == p - 1: compare 2 * remainder / 2^shift with 1.
+                // twice == p - 1: compare 2 * remainder / 2^fractionBits with 1.
                 var doubled = remainder << 1;
-                var one = UInt128.One << Math.Max(shift, 0);
+                var one = 1UL << fractionBits;
                 order = doubled < one ? -1 : doubled > one ? 1 : 0;
             }
 
@@ -135,7 +143,7 @@ internal static class ShortestFloatFormatter
                 return 0;
             }
 
-            chosen = order < 0 ? below : above;
+            chosen = order < 0 ? below : below + 1;
         }
         else if (belowIn)
         {
@@ -143,30 +151,42 @@ internal static class ShortestFloatFormatter
         }
         else if (aboveIn)
         {
-            chosen = above;
+            chosen = below + 1;
         }
         else
         {
             return 0;
         }
 
-        return Write(value < 0, chosen, decimalExponent, destination);
+        return Write(value < 0, chosen * p, decimalExponent, destination);
     }
 
-    // floor(x * 10^power / 2^shift) and the remainder (x * 10^power mod 2^shift), exactly: x < 2^26,
-    // 10^power <= 10^18 < 2^60, shift <= 55, so the product fits in 128 bits. A negative shift (values of 2^26
-    // and more, where power <= 1) multiplies instead. Callers range-check the quotient.
-    private static ulong Scale(ulong x, int power, int shift, out UInt128 remainder)
+    // floor(x * 10^power / 2^shift), exactly, with the fraction as remainder / 2^fractionBits. x < 2^26. Up to
+    // 10^15 the product is taken as x * 5^power (< 2^61) over 2^(shift - power), all in 64 bits (a negative net
+    // shift, for values of 2^26 and more, multiplies); beyond, as a 128-bit product (< 2^86) over 2^shift,
+    // shift <= 55. Callers range-check the quotient.
+    private static ulong Scale(ulong x, int power, int shift, out ulong remainder, out int fractionBits)
     {
-        var product = (UInt128)x * PowersOfTen[power];
-        if (shift <= 0)
+        if (power <= 15)
         {
-            remainder = UInt128.Zero;
-            return (ulong)(product << -shift);
+            var product = x * PowersOfFive[power];
+            var net = shift - power;
+            if (net <= 0)
+            {
+                remainder = 0;
+                fractionBits = 0;
+                return product << -net;
+            }
+
+            remainder = product & ((1UL << net) - 1);
+            fractionBits = net;
+            return product >> net;
         }
 
-        remainder = product & ((UInt128.One << shift) - 1);
-        return (ulong)(product >> shift);
+        var wide = (UInt128)x * PowersOfTen[power];
+        remainder = (ulong)(wide & ((UInt128.One << shift) - 1));
+        fractionBits = shift;
+        return (ulong)(wide >> shift);
     }
 
     // grid is the 9-digit decimal (10^8 <= grid < 10^9) of d.dddddddd * 10^decimalExponent. The runtime's
@@ -180,14 +200,6 @@ internal static class ShortestFloatFormatter
             digits--;
         }
 
-        Span<byte> text = stackalloc byte[9];
-        for (var i = digits - 1; i >= 0; i--)
-        {
-            text[i] = (byte)('0' + (grid % 10));
-            grid /= 10;
-        }
-
-        text = text[..digits];
         var n = 0;
         if (negative)
         {
@@ -199,41 +211,51 @@ internal static class ShortestFloatFormatter
             var integerDigits = decimalExponent + 1;
             if (digits <= integerDigits)
             {
-                text.CopyTo(destination[n..]);
-                n += digits;
-                destination.Slice(n, integerDigits - digits).Fill((byte)'0');
-                return n + integerDigits - digits;
+                PutDigits(destination, n, grid, digits, point: 0);
+                destination.Slice(n + digits, integerDigits - digits).Fill((byte)'0');
+                return n + integerDigits;
             }
 
-            text[..integerDigits].CopyTo(destination[n..]);
-            n += integerDigits;
-            destination[n++] = (byte)'.';
-            text[integerDigits..].CopyTo(destination[n..]);
-            return n + digits - integerDigits;
+            return PutDigits(destination, n, grid, digits, point: integerDigits);
         }
 
         if (decimalExponent >= -4)
         {
             destination[n++] = (byte)'0';
             destination[n++] = (byte)'.';
-            destination.Slice(n, -decimalExponent - 1).Fill((byte)'0');
-            n += -decimalExponent - 1;
-            text.CopyTo(destination[n..]);
-            return n + digits;
+            for (var i = decimalExponent + 1; i < 0; i++)
+            {
+                destination[n++] = (byte)'0';
+            }
+
+            return PutDigits(destination, n, grid, digits, point: 0);
         }
 
-        destination[n++] = text[0];
-        if (digits > 1)
-        {
-            destination[n++] = (byte)'.';
-            text[1..].CopyTo(destination[n..]);
-            n += digits - 1;
-        }
-
+        n = PutDigits(destination, n, grid, digits, point: 1);
         destination[n++] = (byte)'E';
         destination[n++] = (byte)'-';
         destination[n++] = (byte)('0' + (-decimalExponent / 10));
         destination[n++] = (byte)('0' + (-decimalExponent % 10));
         return n;
+    }
+
+    // Writes the count digits of value at start, with a '.' after the first point digits when 0 < point <
+    // count, and returns the index just past them.
+    private static int PutDigits(Span<byte> destination, int start, ulong value, int count, int point)
+    {
+        var withPoint = point > 0 && point < count;
+        var end = start + count + (withPoint ? 1 : 0);
+        var pos = end - 1;
+        for (var i = count - 1; i >= 0; i--)
+        {
+            destination[pos--] = (byte)('0' + (value % 10));
+            value /= 10;
+            if (withPoint && i == point)
+            {
+                destination[pos--] = (byte)'.';
+            }
+        }
+
+        return end;
     }
 }
