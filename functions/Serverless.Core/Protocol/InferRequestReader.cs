@@ -126,6 +126,7 @@ internal static class InferRequestReader
         Span<long> shapeBuffer = stackalloc long[MaxRank];
         var rank = -1;
         int dataStart = -1, dataEnd = -1;
+        var dataSkipped = false; // dataStart..dataEnd was jumped over, not tokenized: only the data reader checks it
         long binarySize = -1;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -174,6 +175,12 @@ internal static class InferRequestReader
             }
             else if (reader.ValueTextEquals("data"u8))
             {
+                if (dataSkipped)
+                {
+                    // A repeated "data" replaces one nobody will check: leave it to the plain pass.
+                    throw new JsonException("Repeated 'data' after a skipped array.");
+                }
+
                 reader.Read();
                 dataStart = offset + (int)reader.TokenStartIndex;
                 if (skipFlatData && reader.TokenType == JsonTokenType.StartArray && FlatArrayEnd(json, dataStart) is var close and >= 0)
@@ -184,6 +191,7 @@ internal static class InferRequestReader
                     offset = close;
                     reader.Read();
                     dataEnd = close + 1;
+                    dataSkipped = true;
                 }
                 else
                 {

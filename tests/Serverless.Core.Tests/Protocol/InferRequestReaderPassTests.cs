@@ -25,6 +25,10 @@ public sealed class InferRequestReaderPassTests
         """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,"NaN","-Infinity"]},""" + Ids + "]}",
         """{"inputs":[{"name":"x","shape":[0,3],"datatype":"FP32","data":[]},""" + Ids + "]}",
         """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3],"data":[4,5,6]},""" + Ids + "]}",
+        """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1 2 3],"data":[4,5,6]},""" + Ids + "]}", // the first one is still checked
+        """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3],"data":[4 5 6]},""" + Ids + "]}",
+        """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3],"parameters":{"data":[1 2]}},""" + Ids + "]}",
+        """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]},""" + Ids + """],"extra":{"data":[1 2]}}""",
 
         // Bad JSON inside a flat array, and after one (positions must be the plain pass's).
         """{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,tru]},""" + Ids + "]}",
