@@ -58,6 +58,44 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_BadModelsFolderAndPortInUse_ReportsTheCatalogError()
+    {
+        // The catalog is read while Kestrel binds; when both fail, the catalog's error is the one reported.
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var missing = Path.Combine(Path.GetTempPath(), "serverless-no-such-models-" + Guid.NewGuid().ToString("N"));
+
+        var run = await CliRun.RunAsync(["serve", "--port", port, "--models", missing]);
+
+        Assert.Equal(ExitCodes.For(Serverless.Core.Errors.ErrorCode.InvalidInput), run.ExitCode);
+        Assert.Contains(missing, run.Error);
+        Assert.DoesNotContain("Cannot listen", run.Error);
+        Assert.DoesNotContain("Listening on", run.Output);
+    }
+
+    [Fact]
+    public async Task Serve_BadModelsFolder_FreePort_FailsBeforeListeningAndFreesThePort()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "serverless-no-such-models-" + Guid.NewGuid().ToString("N"));
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+
+            var run = await CliRun.RunAsync(["serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--models", missing]);
+
+            Assert.NotEqual(0, run.ExitCode);
+            Assert.DoesNotContain("Listening on", run.Output);
+
+            // Kestrel may have bound while the catalog was read; the failed start must have let the port go.
+            using var again = new TcpListener(IPAddress.Loopback, port);
+            again.Start();
+        }
+    }
+
+    [Fact]
     public async Task Serve_HostThatIsNotAnAddress_ExitsWithCode2()
     {
         var run = await CliRun.RunAsync(["serve", "--host", "not an address", "--port", "0", .. CliRun.RepoModels]);
