@@ -23,11 +23,11 @@ internal sealed record Recipe(string Name, Preset Preset, QuantizerOptions Optio
         new("text-direction", Preset.TextDirection, new QuantizerOptions(), 48, false),
         new("text-detection", Preset.TextDetection, new QuantizerOptions { ExcludeOps = KeepFp32, ExcludeNodes = DetectionStem, FoldConvAffine = true, Method = CalibrationMethod.Percentile }, 40, true),
         new("text-recognition", Preset.TextRecognition, new QuantizerOptions { ExcludeOps = KeepFp32, ExcludeNodes = RecognitionAttention, Method = CalibrationMethod.Percentile }, 24, true),
-        // voice-activity (Silero VAD v5): every layer sits in the two branches of an If on the sample rate, where the
-        // quantizer's branch pass needs no calibration: the 4 LSTMs become DynamicQuantizeLSTM (int8 weights, integer
-        // kernel) and the 12 Convs keep fp32 arithmetic on int8-stored weights that ORT restores at session creation.
-        // The top level holds only the If, so static mode runs no calibration; the samples are loaded and unused.
-        new("voice-activity", Preset.VoiceActivity, new QuantizerOptions(), 32, false),
+        // voice-activity (Silero VAD v5): every layer sits in the two branches of an If on the sample rate (16 and 8 kHz),
+        // where the quantizer's branch pass needs no calibration: the 4 LSTMs become DynamicQuantizeLSTM (int8 weights,
+        // integer kernel) and the 12 Convs keep fp32 arithmetic on int8-stored weights that ORT restores at session
+        // creation. The top level holds only the If, so dynamic mode: no calibration data is read (samples 0).
+        new("voice-activity", Preset.VoiceActivity, new QuantizerOptions { Mode = QuantizationMode.Dynamic }, 0, false),
     ];
 
     public static Recipe Find(string name) =>
@@ -35,9 +35,13 @@ internal sealed record Recipe(string Name, Preset Preset, QuantizerOptions Optio
 
     /// <summary>The flags that reproduce this recipe with the quantize command (recorded in model.json's derivedFrom).</summary>
     public string CommandLine =>
-        $"quantize --mode {(Options.Mode == QuantizationMode.Dynamic ? "dynamic" : "static")} --method {Options.Method.ToString().ToLowerInvariant()} --preset {Name} --samples {Samples}"
-        + (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
-        + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty)
-        + (Options.FoldConvAffine ? " --fold-conv-affine" : string.Empty)
-        + " --calibration scripts/calibration/generate.sh:calibration";
+        Options.Mode == QuantizationMode.Dynamic
+            ? $"quantize --mode dynamic --preset {Name}"
+              + (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
+              + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty)
+            : $"quantize --mode static --method {Options.Method.ToString().ToLowerInvariant()} --preset {Name} --samples {Samples}"
+              + (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
+              + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty)
+              + (Options.FoldConvAffine ? " --fold-conv-affine" : string.Empty)
+              + " --calibration scripts/calibration/generate.sh:calibration";
 }

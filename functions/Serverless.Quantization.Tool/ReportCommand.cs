@@ -37,7 +37,7 @@ internal static class ReportCommand
         return command;
     }
 
-    private sealed record Row(Recipe Recipe, long Fp32Size, long Int8Size, Measurement Fp32, Measurement Int8, string Accuracy, bool AccuracyMet, int IntegerOps, string Summary, string Int8Sha256, bool Pinned);
+    private sealed record Row(Recipe Recipe, long Fp32Size, long Int8Size, Measurement Fp32, Measurement Int8, string Accuracy, bool AccuracyMet, int IntegerOps, string Description, string Summary, string Int8Sha256, bool Pinned);
 
     private static Row Evaluate(Recipe recipe, string store, string data, string dictionary)
     {
@@ -67,7 +67,7 @@ internal static class ReportCommand
         b = b with { WarmP50Ms = Median(p50B) };
         var (accuracy, met) = Compare(recipe, a, b);
         var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(int8)));
-        return new Row(recipe, new FileInfo(fp32).Length, new FileInfo(int8).Length, a, b, accuracy, met, integerOps, result.Summary.ToString(), sha, PinsInt8(store, recipe.Name));
+        return new Row(recipe, new FileInfo(fp32).Length, new FileInfo(int8).Length, a, b, accuracy, met, integerOps, result.Description, result.Summary.ToString(), sha, PinsInt8(store, recipe.Name));
     }
 
     /// <summary>Whether the model's manifest in the store lists an int8 version as its default.</summary>
@@ -182,11 +182,20 @@ internal static class ReportCommand
 
             default:
             {
-                var p = a.Outputs[0];
-                var q = b.Outputs[0];
-                var agree = p.Zip(q).Count(x => (x.First >= 0.5f) == (x.Second >= 0.5f));
-                var rate = (double)agree / p.Length;
-                return (string.Create(Inv, $"speech decision agreement at 0.5 {rate:P1} ({agree}/{p.Length} chunks) (bar 99%)"), rate >= 0.99);
+                // One figure per sample rate the model accepts; the bar applies to each.
+                var parts = new List<string>();
+                var met = true;
+                for (var i = 0; i < Calibration.SampleSets.VadRates.Count; i++)
+                {
+                    var p = a.Outputs[i];
+                    var q = b.Outputs[i];
+                    var agree = p.Zip(q).Count(x => (x.First >= 0.5f) == (x.Second >= 0.5f));
+                    var rate = (double)agree / p.Length;
+                    met &= rate >= 0.99;
+                    parts.Add(string.Create(Inv, $"{Calibration.SampleSets.VadRates[i] / 1000} kHz {rate:P1} ({agree}/{p.Length} chunks)"));
+                }
+
+                return ($"speech decision agreement at 0.5: {string.Join(", ", parts)} (bar 99% at each rate)", met);
             }
         }
     }
@@ -200,41 +209,6 @@ internal static class ReportCommand
         }
 
         return best;
-    }
-
-    /// <summary>One verdict sentence: the default (int8 or fp32) and why, then each target met or missed.</summary>
-    internal static string Verdict(double sizeRatio, double latencyRatio, bool latencyTarget, bool accuracyMet, bool pinned)
-    {
-        var why = new List<string>();
-        if (!accuracyMet)
-        {
-            why.Add("int8 misses its accuracy bar");
-        }
-
-        if (sizeRatio >= 1.0)
-        {
-            why.Add(string.Create(Inv, $"int8 is not smaller (size ratio {sizeRatio:F2})"));
-        }
-
-        if (latencyRatio >= 1.0)
-        {
-            why.Add(string.Create(Inv, $"int8 is {latencyRatio:F2}x slower"));
-        }
-
-        var earns = why.Count == 0;
-        var merits = string.Create(Inv, $"int8 meets its accuracy bar, is {sizeRatio:F2}x the size and {latencyRatio:F2}x the latency of fp32");
-        var decision = (earns, pinned) switch
-        {
-            (true, true) => $"default int8 (version 2): {merits}.",
-            (true, false) => $"default fp32 for now: {merits}, but no int8 version is pinned in its model.json.",
-            (false, true) => $"INT8 IS PINNED AS ITS DEFAULT BUT FAILS THE RULE: {string.Join("; ", why)}; re-check before shipping.",
-            (false, false) => string.Create(Inv, $"default fp32: {string.Join("; ", why)}{(accuracyMet && sizeRatio < 1.0 ? $" (although it meets its accuracy bar at {sizeRatio:F2}x the size)" : string.Empty)}."),
-        };
-        var sizeTarget = string.Create(Inv, $"size <= 0.30x {(sizeRatio <= 0.3 ? "met" : "missed")} ({sizeRatio:F2})");
-        var latencyText = latencyTarget
-            ? string.Create(Inv, $"latency <= 0.70x {(latencyRatio <= 0.7 ? "met" : "missed")} ({latencyRatio:F2})")
-            : "latency <= 0.70x not a target for this model";
-        return $"{decision} Targets: {sizeTarget}; {latencyText}; accuracy bar {(accuracyMet ? "met" : "missed")}.";
     }
 
     private static string Pinned(List<Row> rows)
@@ -251,7 +225,7 @@ internal static class ReportCommand
         var sb = new StringBuilder();
         sb.AppendLine("# Int8 quantization report").AppendLine();
         sb.AppendLine(Inv, $"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `./build.sh quantize-report` on {cpu}, {Environment.ProcessorCount} cores, ONNX Runtime 1.30.0 (onnxruntime-node), CPU provider, {Environment.ProcessorCount} intra-op threads.");
-        sb.AppendLine("Each model and precision was measured in its own child process (session creation; warm latency = median over 5 alternating fp32/int8 child processes of the p50 of 30 runs on the first evaluation sample after 3 warm-up runs; peak RSS = VmHWM of the child). Accuracy compares int8 with fp32 outputs on the evaluation set, which is disjoint from the calibration set (scripts/calibration/generate.sh).").AppendLine();
+        sb.AppendLine("Each model and precision was measured in its own child process (session creation; warm latency = median over 5 alternating fp32/int8 child processes of the p50 of 30 runs, or as many as fill 0.5 s for a fast model, on the first evaluation sample after 3 warm-up runs; peak RSS = VmHWM of the child). Accuracy compares int8 with fp32 outputs on the evaluation set, which is disjoint from the calibration set (scripts/calibration/generate.sh).").AppendLine();
         sb.AppendLine("| model | fp32 size | int8 size | ratio | session fp32 / int8 (ms) | warm p50 fp32 / int8 (ms) | latency ratio | peak RSS fp32 / int8 (MB) | integer ops after ORT fusion | accuracy |");
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
@@ -260,12 +234,12 @@ internal static class ReportCommand
         }
 
         sb.AppendLine().AppendLine("## Verdict per model").AppendLine();
-        sb.AppendLine("Rule: int8 becomes a model's default (version 2; fp32 stays version 1 at /v2/models/{name}/versions/1) when it meets the model's accuracy bar and is no regression to serve: smaller than fp32 and not slower (size and latency ratios below 1.00). The size (<= 0.30x) and latency (<= 0.70x, text-detection and text-recognition) figures are targets: each line says whether they are met, but they do not decide the default.").AppendLine();
+        sb.AppendLine("Rule: int8 becomes a model's default (version 2; fp32 stays version 1 at /v2/models/{name}/versions/1) when it meets the model's accuracy bar and is no regression to serve: smaller than fp32 (size ratio below 1.00) and not slower (latency ratio at most 1.03: equal within the timing noise of this shared machine, where the same run-time graph measured against itself came out up to 1.03). The size (<= 0.30x) and latency (<= 0.70x, text-detection and text-recognition) figures are targets: each line says whether they are met, but they do not decide the default.").AppendLine();
         foreach (var r in rows)
         {
             var size = (double)r.Int8Size / r.Fp32Size;
             var latency = r.Int8.WarmP50Ms / r.Fp32.WarmP50Ms;
-            sb.AppendLine(Inv, $"- **{r.Recipe.Name}**: {Verdict(size, latency, r.Recipe.LatencyBar, r.AccuracyMet, r.Pinned)} Quantizer: {r.Recipe.Options.Describe()}; {r.Summary}. Int8 artifact: sha256 `{r.Int8Sha256}`, {r.Int8Size:N0} bytes (`{r.Recipe.CommandLine}`).");
+            sb.AppendLine(Inv, $"- **{r.Recipe.Name}**: {Int8Verdict.Describe(size, latency, r.Recipe.LatencyBar, r.AccuracyMet, r.Pinned)} Quantizer: {r.Description}; {r.Summary}. Int8 artifact: sha256 `{r.Int8Sha256}`, {r.Int8Size:N0} bytes (`{r.Recipe.CommandLine}`).");
         }
 
         sb.AppendLine().AppendLine("## Notes").AppendLine();

@@ -11,6 +11,8 @@
 #   lines/NNN.rgb   one text line, 8-bit RGB, white background (lines/index.tsv: file width height rotation text)
 #   pages/NNN.rgb   320x320 pages with 2-4 lines (pages/index.tsv: file width height; boxes are found from fp32)
 #   speech/NNN.raw  16 kHz mono s16le (speech/index.tsv: file samples kind)
+#   speech8k/NNN.raw the same clips resampled to 8 kHz by sox (-R, no dither), same index layout; Silero VAD
+#                    takes both rates and has a separate branch for each, so both are evaluated
 # Re-running skips a set whose .done stamp matches this script's hash (idempotent).
 set -euo pipefail
 OUT="${1:?usage: generate.sh OUTDIR}"
@@ -143,6 +145,17 @@ make_speech() { # SET SENTENCES
   say "$1: $COUNT_SPEECH audio clips"
 }
 
+# The 16 kHz clips resampled to 8 kHz (sox's default high-quality rate effect; -R and -D: repeatable, no dither).
+make_speech8k() { # SET
+  local src="$OUT/$1/speech" dir="$OUT/$1/speech8k"
+  mkdir -p "$dir"; : > "$dir/index.tsv"
+  while IFS=$'\t' read -r file _ kind; do
+    sox -R -D -t raw -r 16000 -c 1 -b 16 -e signed-integer "$src/$file" -t raw -r 8000 "$dir/$file"
+    printf '%s\t%s\t%s\n' "$file" "$(( $(stat -c %s "$dir/$file") / 2 ))" "$kind" >> "$dir/index.tsv"
+  done < "$src/index.tsv"
+  say "$1: $COUNT_SPEECH audio clips at 8 kHz"
+}
+
 STAMP="$(cat "$0" | sha256sum | cut -c1-16)-$COUNT_LINES-$COUNT_PAGES-$COUNT_SPEECH"
 make_set() { # SET SEED SENTENCES [EXCLUDE_SEED]
   if [ -f "$OUT/$1/.done" ] && [ "$(cat "$OUT/$1/.done")" = "$STAMP" ]; then
@@ -153,6 +166,7 @@ make_set() { # SET SEED SENTENCES [EXCLUDE_SEED]
   render_lines "$1" "$2" "${4:-}"
   render_pages "$1" "$2"
   make_speech "$1" "$3"
+  make_speech8k "$1"
   # The fonts used, in order, with their hashes (scripts/quantize-models.sh names them when a pinned hash differs).
   fonts | xargs -d '\n' sha256sum > "$OUT/$1/fonts.sha256"
   echo "$STAMP" > "$OUT/$1/.done"

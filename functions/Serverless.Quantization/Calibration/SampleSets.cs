@@ -16,11 +16,33 @@ public enum Preset
 /// Turns a set made by scripts/calibration/generate.sh into model inputs, preprocessed the way
 /// PaddleOCR and Silero VAD do it: cls resizes to 48x192 and normalizes (x/255-0.5)/0.5, det
 /// normalizes with ImageNet mean/std at a size that is a multiple of 32, rec resizes to height 48 (width
-/// proportional, zero-padded to at least 320), VAD feeds 512-sample chunks at 16 kHz with the recurrent state carried.
+/// proportional, zero-padded to at least 320), VAD feeds 512-sample chunks at 16 kHz (256 at 8 kHz) with the recurrent state
+/// carried and, as silero-vad's OnnxWrapper does, the previous 64 (32) samples prepended as context.
 /// </summary>
 public static class SampleSets
 {
     public const int VadChunk = 512;
+
+    /// <summary>The sample rates Silero VAD v5 accepts; generate.sh writes speech/ at 16 kHz and speech8k/ (the same clips, resampled by sox) at 8 kHz.</summary>
+    public static IReadOnlyList<long> VadRates { get; } = [16000, 8000];
+
+    /// <summary>Samples per chunk at <paramref name="rate"/>: 512 at 16 kHz, 256 at 8 kHz (32 ms).</summary>
+    public static int VadChunkAt(long rate) => rate == 16000 ? VadChunk : rate == 8000 ? 256 : throw new ArgumentOutOfRangeException(nameof(rate), rate, "Silero VAD takes 16000 or 8000 Hz.");
+
+    /// <summary>Context samples silero-vad prepends to each chunk (the previous chunk's last 4 ms): 64 at 16 kHz, 32 at 8 kHz.</summary>
+    public static int VadContextAt(long rate) => VadChunkAt(rate) / 8;
+
+    /// <summary>The model input for the chunk at <paramref name="start"/>: the context (zeros before the clip's start), then the chunk.</summary>
+    public static float[] VadWindow(ReadOnlySpan<float> audio, int start, long rate)
+    {
+        int chunk = VadChunkAt(rate), context = VadContextAt(rate);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + chunk, audio.Length);
+        var window = new float[context + chunk];
+        var from = Math.Max(0, start - context);
+        audio[from..(start + chunk)].CopyTo(window.AsSpan(context - (start - from)));
+        return window;
+    }
 
     public static Preset ParsePreset(string value) => value switch
     {
@@ -66,10 +88,15 @@ public static class SampleSets
         return lines;
     }
 
-    /// <summary>16 kHz mono clips as floats in [-1, 1], with their kind (speech, silence, noise).</summary>
-    public static IReadOnlyList<(string File, string Kind, float[] Audio)> ReadSpeech(string setDir)
+    /// <summary>Mono clips at <paramref name="rate"/> (speech/ for 16 kHz, speech8k/ for 8 kHz) as floats in [-1, 1], with their kind (speech, silence, noise).</summary>
+    public static IReadOnlyList<(string File, string Kind, float[] Audio)> ReadSpeech(string setDir, long rate = 16000)
     {
-        var dir = Path.Combine(setDir, "speech");
+        var dir = Path.Combine(setDir, rate == 16000 ? "speech" : $"speech{rate / 1000}k");
+        if (!File.Exists(Path.Combine(dir, "index.tsv")))
+        {
+            throw InferenceException.BadInput($"'{dir}' has no index.tsv: no {rate} Hz clips in this set. Regenerate it with scripts/calibration/generate.sh.");
+        }
+
         var clips = new List<(string, string, float[])>();
         foreach (var row in File.ReadAllLines(Path.Combine(dir, "index.tsv")))
         {
@@ -132,11 +159,11 @@ public static class SampleSets
         return samples.Count > limit ? samples.GetRange(0, limit) : samples;
     }
 
-    public static SampleTensor[] VadInputs(ReadOnlySpan<float> chunk, float[] state) =>
+    public static SampleTensor[] VadInputs(ReadOnlySpan<float> chunk, float[] state, long rate = 16000) =>
     [
         new SampleTensor("input", [1, chunk.Length], chunk.ToArray()),
         new SampleTensor("state", [2, 1, 128], state),
-        new SampleTensor("sr", [], Int64s: [16000]),
+        new SampleTensor("sr", [], Int64s: [rate]),
     ];
 
     public static float[] ClsInput(TextLine line) => ResizePadNormalize(line, 48, 192);

@@ -8,7 +8,9 @@ using Serverless.Quantization.Proto;
 namespace Serverless.Quantization.Quantization;
 
 /// <summary>The quantized model and what was done to it.</summary>
-public sealed record QuantizationResult(ModelProto Model, QuantizationSummary Summary, int OpsetFrom, int OpsetTo, int FoldedBatchNorms);
+/// <param name="Description">What was applied (also the model's serverless.quantization metadata): the options'
+/// description for the top-level graph, and/or what the If-branch pass did when it rewrote anything.</param>
+public sealed record QuantizationResult(ModelProto Model, QuantizationSummary Summary, int OpsetFrom, int OpsetTo, int FoldedBatchNorms, string Description);
 
 /// <summary>
 /// fp32 -> int8. Both modes first move Constant-node weights into initializers and fold
@@ -77,11 +79,18 @@ public sealed class Quantizer
         }
 
         // Layers inside If branches (Silero VAD keeps all of them there) get weight quantization that needs no calibration.
+        var topLevel = new Dictionary<string, int>(summary.QuantizedByOp, StringComparer.Ordinal);
         SubgraphRewriter.Rewrite(model, options, summary);
+        var branchOps = summary.QuantizedByOp.Select(kv => (kv.Key, Count: kv.Value - topLevel.GetValueOrDefault(kv.Key))).Where(x => x.Count > 0).ToList();
 
-        model.MetadataProps.Add(new StringStringEntryProto { Key = "serverless.quantization", Value = options.Describe() });
+        // A model whose layers all sit in If branches (Silero VAD) got none of the top-level mode's treatment,
+        // so its description names only what the branch pass did; a model without branches keeps the options'.
+        var description = branchOps.Count == 0
+            ? options.Describe()
+            : (topLevel.Values.Sum() > 0 ? options.Describe() + "; " : string.Empty) + SubgraphRewriter.Describe(branchOps);
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "serverless.quantization", Value = description });
         _progress?.Invoke($"{modelName}: {summary}");
-        return new QuantizationResult(model, summary, from, OpsetUpgrader.DefaultDomainVersion(model), folded);
+        return new QuantizationResult(model, summary, from, OpsetUpgrader.DefaultDomainVersion(model), folded, description);
     }
 
     /// <summary>Float activations read or written by the ops the rewriter may quantize (plus Softmax inputs, whose rank the opset upgrade checks).</summary>

@@ -61,6 +61,20 @@ public static class SubgraphRewriter
         }
     }
 
+    /// <summary>What the branch pass applied, per op type it rewrote (count of nodes), for provenance and the report.</summary>
+    public static string Describe(IEnumerable<(string Op, int Count)> rewritten)
+    {
+        ArgumentNullException.ThrowIfNull(rewritten);
+        var parts = rewritten.OrderBy(r => r.Op, StringComparer.Ordinal).Select(r => r.Op switch
+        {
+            "LSTM" => $"{r.Count} LSTM -> com.microsoft DynamicQuantizeLSTM (W and R int8 per gate row, activations quantized at run time)",
+            "MatMul" => $"{r.Count} MatMul -> com.microsoft DynamicQuantizeMatMul (int8 per column, activations quantized at run time)",
+            "Conv" => $"{r.Count} Conv with int8-stored weights (per output channel), restored to fp32 by ORT at session creation (fp32 arithmetic)",
+            _ => $"{r.Count} {r.Op}",
+        });
+        return "If-branch weight quantization, no calibration: " + string.Join(", ", parts);
+    }
+
     internal static bool HasSubgraphs(NodeProto node) => node.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0);
 
     private sealed class State(QuantizerOptions options, QuantizationSummary summary, HashSet<string> names)

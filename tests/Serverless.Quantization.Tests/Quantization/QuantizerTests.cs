@@ -30,6 +30,9 @@ public class QuantizerTests
         Assert.Equal(1, optimized.GetValueOrDefault("QLinearAdd"));
         Assert.False(optimized.ContainsKey("Conv"));
         Assert.False(optimized.ContainsKey("Relu")); // folded into the uint8 range of conv1's output
+        // No If branches: the description (and the model's metadata) is the options' own, unchanged by the branch pass.
+        Assert.Equal(new QuantizerOptions().Describe(), result.Description);
+        Assert.Equal(result.Description, Assert.Single(result.Model.MetadataProps, p => p.Key == "serverless.quantization").Value);
     }
 
     [Fact]

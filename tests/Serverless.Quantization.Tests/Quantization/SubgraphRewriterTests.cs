@@ -301,6 +301,12 @@ public class SubgraphRewriterTests
         Assert.Equal(4, optimized.GetValueOrDefault("DynamicQuantizeLSTM"));
         Assert.False(optimized.ContainsKey("LSTM"));
         Assert.False(optimized.ContainsKey("Mul"), "the Conv weights' Cast/Mul were not folded by ORT");
+        // The top level holds only the If: the description names what the branch pass did, not the static QDQ it never applied.
+        Assert.Equal(
+            "If-branch weight quantization, no calibration: 12 Conv with int8-stored weights (per output channel), restored to fp32 by ORT at session creation (fp32 arithmetic), "
+            + "4 LSTM -> com.microsoft DynamicQuantizeLSTM (W and R int8 per gate row, activations quantized at run time)",
+            result.Description);
+        Assert.Equal(result.Description, Assert.Single(result.Model.MetadataProps, p => p.Key == "serverless.quantization").Value);
 
         var fp32 = File.ReadAllBytes(fp32Path);
         var int8 = File.ReadAllBytes(path);
