@@ -19,15 +19,21 @@ PIN="$ROOT/scripts/calibration/calibration.pin"
 export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
 say() { printf '[quantize] %s\n' "$*" >&2; }
 
-# The Debian packages whose output the calibration data depends on (text rendering and the strings' awk).
-PACKAGES=(imagemagick-6.q16 libmagickcore-6.q16-6 libfreetype6 fonts-dejavu-core fonts-liberation fonts-freefont-ttf mawk gawk original-awk)
+# The Debian packages whose output the calibration data depends on (text rendering and the strings' awk; speech
+# synthesis and resampling).
+PACKAGES=(imagemagick-6.q16 libmagickcore-6.q16-6 libfreetype6 fonts-dejavu-core fonts-liberation fonts-freefont-ttf mawk gawk original-awk espeak-ng espeak-ng-data libespeak-ng1 sox libsox3)
+
+# Models whose recipe reads no calibration data (functions/Serverless.Quantization.Tool/Recipes.cs, dynamic mode):
+# their int8 bytes depend only on the fp32 version 1 and the quantizer.
+NO_CALIBRATION=(voice-activity)
 package_versions() {
   dpkg-query -W -f='${Package}=${Version} ' "${PACKAGES[@]}" 2>/dev/null || true
   printf 'awk=%s' "$(readlink -f "$(command -v awk)")"
 }
 
-# The calibration set in five digests, one per input that shapes it: the strings (awk's srand/rand), the
-# fonts (files used, in order), the rendered line sizes (font metrics), and the line and page pixels.
+# The calibration set in seven digests, one per input that shapes it: the strings (awk's srand/rand), the
+# fonts (files used, in order), the rendered line sizes (font metrics), the line and page pixels, and the
+# speech clips at 16 kHz (espeak-ng, sox) and 8 kHz (sox's resampling).
 calibration_digests() {
   local set="$DATA/calibration"
   printf 'strings %s\n' "$(cut -f5 "$set/lines/index.tsv" | sha256sum | cut -c1-64)"
@@ -35,6 +41,8 @@ calibration_digests() {
   printf 'line-sizes %s\n' "$(cut -f1-4 "$set/lines/index.tsv" | sha256sum | cut -c1-64)"
   printf 'line-pixels %s\n' "$(cd "$set/lines" && LC_ALL=C sha256sum -- *.rgb | sha256sum | cut -c1-64)"
   printf 'page-pixels %s\n' "$(cd "$set/pages" && LC_ALL=C sha256sum -- *.rgb | sha256sum | cut -c1-64)"
+  printf 'speech %s\n' "$(cd "$set/speech" && LC_ALL=C sha256sum -- index.tsv *.raw | sha256sum | cut -c1-64)"
+  printf 'speech-8k %s\n' "$(cd "$set/speech8k" && LC_ALL=C sha256sum -- index.tsv *.raw | sha256sum | cut -c1-64)"
 }
 
 generate() {
@@ -71,6 +79,14 @@ pins() {
 fingerprint() { [ -f "$1" ] && printf '%s %s' "$(sha256sum "$1" | cut -c1-64)" "$(stat -c %s "$1")"; }
 
 explain_mismatch() { # NAME
+  local n
+  for n in "${NO_CALIBRATION[@]}"; do
+    if [ "$1" = "$n" ]; then
+      say "$1's recipe reads no calibration data, so the input that changed is the fp32 version 1 (checked against its"
+      say "model.json by setup) or the quantizer (functions/Serverless.Quantization, Recipes.cs) and its Google.Protobuf serializer."
+      return
+    fi
+  done
   say "Inputs on this machine: $(package_versions)"
   if [ ! -f "$PIN" ]; then
     say "No scripts/calibration/calibration.pin to compare the calibration data with."
@@ -94,6 +110,8 @@ explain_mismatch() { # NAME
       line-sizes) say "Changed: the rendered text line sizes (lines/index.tsv columns 2-3): font metrics or ImageMagick's label: layout." ;;
       line-pixels) say "Changed: the text line pixels (lines/*.rgb, text-recognition's calibration): ImageMagick or FreeType rendering, or the fonts." ;;
       page-pixels) say "Changed: the page pixels (pages/*.rgb, text-detection's calibration): ImageMagick or FreeType rendering, or the fonts." ;;
+      speech) say "Changed: the 16 kHz speech clips (speech/, espeak-ng and sox); no pinned artifact is calibrated on them (voice-activity's recipe reads none), so this alone does not explain the mismatch." ;;
+      speech-8k) say "Changed: the 8 kHz speech clips (speech8k/, sox's resampling of speech/); no pinned artifact is calibrated on them." ;;
     esac
   done
 }

@@ -35,13 +35,17 @@ public sealed class PublishCommandTests : IDisposable
             Assert.Contains($"uploaded                  {model}/1/model.onnx", first.Output);
         }
 
-        Assert.Contains("Done: 4 object(s) uploaded", first.Output);
+        // voice-activity also has its pinned int8 version 2 (its default), published next to the fp32 version 1.
+        Assert.Equal(Sha256(RepoPaths.ModelFile("voice-activity", "2")), Sha256(Path.Combine(destination, "voice-activity", "2", "model.onnx")));
+        Assert.Contains("uploaded                  voice-activity/2/model.onnx", first.Output);
+        Assert.Contains("Done: 5 object(s) uploaded", first.Output);
 
         var second = await CliRun.RunAsync(args);
 
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("skipped (already present)  text-direction/1/model.onnx", second.Output);
-        Assert.Contains("2 already present", second.Output);
+        Assert.Contains("skipped (already present)  voice-activity/2/model.onnx", second.Output);
+        Assert.Contains("3 already present", second.Output);
     }
 
     [Fact]
