@@ -244,7 +244,7 @@ public sealed unsafe class OnnxSession : IInferenceSession
             {
                 if (outValues[j] is not null)
                 {
-                    OrtRuntime.Api->ReleaseValue(outValues[j]);
+                    OrtValue.Release(outValues[j]); // not inline: see OrtValue.Describe
                 }
             }
 

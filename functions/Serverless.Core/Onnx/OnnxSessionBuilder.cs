@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Serverless.Core.Errors;
@@ -87,58 +88,65 @@ internal static unsafe class OnnxSessionBuilder
 
     private static OrtSessionOptionsHandle CreateOptions(string model, SessionSettings settings, out string provider, out string? fallbackReason)
     {
-        var api = OrtRuntime.Api;
         var options = OrtSessionOptionsHandle.Create(model);
         try
         {
-            var o = options.Pointer;
-            fixed (byte* logId = Utf8(model))
-            {
-                OrtErrors.ThrowIfError(api->SetSessionLogId(o, logId), "setting the log id", model);
-            }
-
-            OrtErrors.ThrowIfError(api->SetIntraOpNumThreads(o, settings.EffectiveIntraOpThreads), "setting intra-op threads", model);
-            if (settings.InterOpThreads is > 0)
-            {
-                OrtErrors.ThrowIfError(api->SetInterOpNumThreads(o, settings.InterOpThreads.Value), "setting inter-op threads", model);
-            }
-
-            OrtErrors.ThrowIfError(api->SetSessionGraphOptimizationLevel(o, (int)settings.Optimization), "setting the optimization level", model);
-
-            // Spinning keeps idle worker threads busy-waiting, which serverless platforms bill as CPU time.
-            var spin = settings.AllowSpinning ? "1\0"u8 : "0\0"u8;
-            fixed (byte* value = spin)
-            fixed (byte* intra = "session.intra_op.allow_spinning\0"u8)
-            fixed (byte* inter = "session.inter_op.allow_spinning\0"u8)
-            {
-                OrtErrors.ThrowIfError(api->AddSessionConfigEntry(o, intra, value), "configuring intra-op spinning", model);
-                OrtErrors.ThrowIfError(api->AddSessionConfigEntry(o, inter, value), "configuring inter-op spinning", model);
-            }
-
-            OrtErrors.ThrowIfError(settings.EnableMemoryArena ? api->EnableCpuMemArena(o) : api->DisableCpuMemArena(o), "configuring the memory arena", model);
-
-            if (!string.IsNullOrEmpty(settings.OptimizedModelPath))
-            {
-                fixed (byte* path = NativePath(settings.OptimizedModelPath))
-                {
-                    OrtErrors.ThrowIfError(api->SetOptimizedModelFilePath(o, path), "setting the optimized model path", model);
-                }
-            }
-
-            provider = CpuProvider;
-            fallbackReason = null;
-            if (settings.PreferCuda)
-            {
-                fallbackReason = TryAppendCuda(o);
-                provider = fallbackReason is null ? CudaProvider : CpuProvider;
-            }
-
+            Configure(options.Pointer, model, settings, out provider, out fallbackReason);
             return options;
         }
         catch
         {
             options.Dispose();
             throw;
+        }
+    }
+
+    // The ORT calls sit outside any try region (and the method is not inlined into one): on x64 the JIT
+    // cannot inline an unmanaged call there, and the stub it would need instead is something crossgen2
+    // cannot precompile, so the whole method used to be JIT-compiled on the first request.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Configure(OrtSessionOptions* o, string model, SessionSettings settings, out string provider, out string? fallbackReason)
+    {
+        var api = OrtRuntime.Api;
+        fixed (byte* logId = Utf8(model))
+        {
+            OrtErrors.ThrowIfError(api->SetSessionLogId(o, logId), "setting the log id", model);
+        }
+
+        OrtErrors.ThrowIfError(api->SetIntraOpNumThreads(o, settings.EffectiveIntraOpThreads), "setting intra-op threads", model);
+        if (settings.InterOpThreads is > 0)
+        {
+            OrtErrors.ThrowIfError(api->SetInterOpNumThreads(o, settings.InterOpThreads.Value), "setting inter-op threads", model);
+        }
+
+        OrtErrors.ThrowIfError(api->SetSessionGraphOptimizationLevel(o, (int)settings.Optimization), "setting the optimization level", model);
+
+        // Spinning keeps idle worker threads busy-waiting, which serverless platforms bill as CPU time.
+        var spin = settings.AllowSpinning ? "1\0"u8 : "0\0"u8;
+        fixed (byte* value = spin)
+        fixed (byte* intra = "session.intra_op.allow_spinning\0"u8)
+        fixed (byte* inter = "session.inter_op.allow_spinning\0"u8)
+        {
+            OrtErrors.ThrowIfError(api->AddSessionConfigEntry(o, intra, value), "configuring intra-op spinning", model);
+            OrtErrors.ThrowIfError(api->AddSessionConfigEntry(o, inter, value), "configuring inter-op spinning", model);
+        }
+
+        OrtErrors.ThrowIfError(settings.EnableMemoryArena ? api->EnableCpuMemArena(o) : api->DisableCpuMemArena(o), "configuring the memory arena", model);
+
+        if (!string.IsNullOrEmpty(settings.OptimizedModelPath))
+        {
+            fixed (byte* path = NativePath(settings.OptimizedModelPath))
+            {
+                OrtErrors.ThrowIfError(api->SetOptimizedModelFilePath(o, path), "setting the optimized model path", model);
+            }
+        }
+
+        provider = CpuProvider;
+        fallbackReason = null;
+        if (settings.PreferCuda)
+        {
+            fallbackReason = TryAppendCuda(o);
+            provider = fallbackReason is null ? CudaProvider : CpuProvider;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Serverless.Core.Errors;
 using Serverless.Core.Tensors;
@@ -174,41 +175,68 @@ public sealed unsafe class OrtValue : SafeHandle, IOutputTensor
     /// <summary>Takes ownership of a tensor ORT allocated (a run's output) and reads its type and shape.</summary>
     internal static OrtValue FromRunOutput(NativeValue* value, string name, string model)
     {
-        var api = OrtRuntime.Api;
         try
         {
-            Native.OrtTensorTypeAndShapeInfo* rawInfo;
-            OrtErrors.ThrowIfError(api->GetTensorTypeAndShape(value, &rawInfo), "reading an output's shape", model, name);
-            using var info = new OrtTensorShapeInfoHandle(rawInfo);
-            TensorElementType type;
-            OrtErrors.ThrowIfError(api->GetTensorElementType(info.Pointer, &type), "reading an output's type", model, name);
-            nuint rank;
-            OrtErrors.ThrowIfError(api->GetDimensionsCount(info.Pointer, &rank), "reading an output's rank", model, name);
-            var shape = new long[(int)rank];
-            fixed (long* dims = shape)
-            {
-                OrtErrors.ThrowIfError(api->GetDimensions(info.Pointer, dims, rank), "reading an output's shape", model, name);
-            }
-
-            long count = 1;
-            foreach (var d in shape)
-            {
-                count *= d;
-            }
-
-            void* data = null;
-            if (type != TensorElementType.String && count > 0)
-            {
-                OrtErrors.ThrowIfError(api->GetTensorMutableData(value, &data), "reading an output's data", model, name);
-            }
-
-            return new OrtValue(value, name, type, shape, count, (nint)data, default);
+            return Describe(value, name, model);
         }
         catch
         {
-            api->ReleaseValue(value);
+            Release(value);
             throw;
         }
+    }
+
+    /// <summary>Releases an ORT value nobody owns yet (for catch blocks: see <see cref="Describe"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void Release(NativeValue* value) => OrtRuntime.Api->ReleaseValue(value);
+
+    // The ORT calls of FromRunOutput, outside any try region and not inlined into one: on x64 the JIT cannot
+    // inline an unmanaged call inside a try or catch, and the stub it needs instead is something crossgen2
+    // cannot precompile, so a method with such a call is JIT-compiled at first use (here: every first request).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static OrtValue Describe(NativeValue* value, string name, string model)
+    {
+        var api = OrtRuntime.Api;
+        Native.OrtTensorTypeAndShapeInfo* rawInfo;
+        OrtErrors.ThrowIfError(api->GetTensorTypeAndShape(value, &rawInfo), "reading an output's shape", model, name);
+        TensorElementType type;
+        long[] shape;
+        using (var info = new OrtTensorShapeInfoHandle(rawInfo))
+        {
+            shape = ReadTypeAndShape(info.Pointer, name, model, out type);
+        }
+
+        long count = 1;
+        foreach (var d in shape)
+        {
+            count *= d;
+        }
+
+        void* data = null;
+        if (type != TensorElementType.String && count > 0)
+        {
+            OrtErrors.ThrowIfError(api->GetTensorMutableData(value, &data), "reading an output's data", model, name);
+        }
+
+        return new OrtValue(value, name, type, shape, count, (nint)data, default);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long[] ReadTypeAndShape(Native.OrtTensorTypeAndShapeInfo* info, string name, string model, out TensorElementType type)
+    {
+        var api = OrtRuntime.Api;
+        TensorElementType elementType;
+        OrtErrors.ThrowIfError(api->GetTensorElementType(info, &elementType), "reading an output's type", model, name);
+        nuint rank;
+        OrtErrors.ThrowIfError(api->GetDimensionsCount(info, &rank), "reading an output's rank", model, name);
+        var shape = new long[(int)rank];
+        fixed (long* dims = shape)
+        {
+            OrtErrors.ThrowIfError(api->GetDimensions(info, dims, rank), "reading an output's shape", model, name);
+        }
+
+        type = elementType;
+        return shape;
     }
 
     protected override bool ReleaseHandle()

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -48,8 +49,10 @@ internal static class FastFloatParser
     private static ReadOnlySpan<ulong> PowersOfTenInteger => [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
     /// <summary>Parses <paramref name="text"/>, which must be exactly one JSON number and nothing else.</summary>
-    public static bool TryParse<T>(ReadOnlySpan<byte> text, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        TryParse(text, 0, out value) == text.Length;
+    public static bool TryParse(ReadOnlySpan<byte> text, out float value) => Parse(text, 0, out value) == text.Length;
+
+    /// <inheritdoc cref="TryParse(ReadOnlySpan{byte}, out float)"/>
+    public static bool TryParse(ReadOnlySpan<byte> text, out double value) => Parse(text, 0, out value) == text.Length;
 
     /// <summary>
     /// Parses the JSON number that starts at <paramref name="start"/> and returns the index just past it, or -1
@@ -58,8 +61,19 @@ internal static class FastFloatParser
     /// "0" and leaves "1" for the caller to reject). Out-of-range values come back as infinities, like
     /// <c>float.Parse</c>.
     /// </summary>
-    public static int TryParse<T>(ReadOnlySpan<byte> text, int start, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static int TryParse(ReadOnlySpan<byte> text, int start, out float value) => Parse(text, start, out value);
+
+    /// <inheritdoc cref="TryParse(ReadOnlySpan{byte}, int, out float)"/>
+    public static int TryParse(ReadOnlySpan<byte> text, int start, out double value) => Parse(text, start, out value);
+
+    // One body for both types, T being float or double only (the public overloads). T carries no constraint on
+    // purpose: crossgen2 precompiles an instantiation over a primitive type only when the type parameter has no
+    // constraints (an interface such as IBinaryFloatingPointIeee754<T> lives outside our version bubble), so a
+    // constrained T left the first request to run JIT-compiled Tier-0 code. typeof(T) tests fold away in each
+    // instantiation, R2R and JIT alike.
+    internal static int Parse<T>(ReadOnlySpan<byte> text, int start, out T value)
     {
+        Debug.Assert(typeof(T) == typeof(float) || typeof(T) == typeof(double));
         var p = start;
         var negative = false;
         if ((uint)p < (uint)text.Length && text[p] == (byte)'-')
@@ -70,7 +84,7 @@ internal static class FastFloatParser
 
         if ((uint)p >= (uint)text.Length)
         {
-            value = default;
+            value = default!; // T is float or double
             return -1;
         }
 
@@ -104,7 +118,7 @@ internal static class FastFloatParser
         }
         else
         {
-            value = default;
+            value = default!;
             return -1;
         }
 
@@ -148,7 +162,7 @@ internal static class FastFloatParser
 
             if (p == fractionStart)
             {
-                value = default;
+                value = default!;
                 return -1;
             }
         }
@@ -177,7 +191,7 @@ internal static class FastFloatParser
 
             if (p == exponentStart)
             {
-                value = default;
+                value = default!;
                 return -1;
             }
 
@@ -188,7 +202,15 @@ internal static class FastFloatParser
         {
             if (mantissa == 0)
             {
-                value = negative ? T.NegativeZero : T.Zero;
+                var zero = negative ? -0.0 : 0.0;
+                if (typeof(T) == typeof(double))
+                {
+                    value = Unsafe.As<double, T>(ref zero);
+                    return p;
+                }
+
+                var singleZero = (float)zero; // exact, sign kept
+                value = Unsafe.As<float, T>(ref singleZero);
                 return p;
             }
 
@@ -246,6 +268,17 @@ internal static class FastFloatParser
     // The runtime's parser is correctly rounded for every input (overflow gives an infinity). The bytes are a
     // strict JSON number, which NumberStyles.Float accepts as a whole.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool Fallback<T>(ReadOnlySpan<byte> number, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-        T.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    private static bool Fallback<T>(ReadOnlySpan<byte> number, out T value)
+    {
+        if (typeof(T) == typeof(double))
+        {
+            var ok = double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var d);
+            value = Unsafe.As<double, T>(ref d);
+            return ok;
+        }
+
+        var parsed = float.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var f);
+        value = Unsafe.As<float, T>(ref f);
+        return parsed;
+    }
 }

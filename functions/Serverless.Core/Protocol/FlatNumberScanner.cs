@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Serverless.Core.Protocol;
 
@@ -13,7 +13,14 @@ namespace Serverless.Core.Protocol;
 /// </summary>
 internal static class FlatNumberScanner
 {
-    public static bool TryRead<T>(ReadOnlySpan<byte> json, Span<T> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static bool TryRead(ReadOnlySpan<byte> json, Span<float> destination) => Read(json, destination);
+
+    /// <inheritdoc cref="TryRead(ReadOnlySpan{byte}, Span{float})"/>
+    public static bool TryRead(ReadOnlySpan<byte> json, Span<double> destination) => Read(json, destination);
+
+    // T is float or double (the overloads above). Unconstrained so that crossgen2 precompiles both
+    // instantiations (see FastFloatParser.Parse); typeof(T) tests fold away.
+    private static bool Read<T>(ReadOnlySpan<byte> json, Span<T> destination)
     {
         var p = SkipWhitespace(json, 0);
         if (p >= json.Length || json[p] != (byte)'[')
@@ -35,8 +42,8 @@ internal static class FlatNumberScanner
                 return false;
             }
 
-            p = FastFloatParser.TryParse(json, p, out T value);
-            if (p < 0 || !T.IsFinite(value))
+            p = FastFloatParser.Parse(json, p, out T value);
+            if (p < 0 || !IsFinite(value))
             {
                 return false;
             }
@@ -65,6 +72,9 @@ internal static class FlatNumberScanner
             return json[p] == (byte)']' && n == destination.Length && SkipWhitespace(json, p + 1) == json.Length;
         }
     }
+
+    private static bool IsFinite<T>(T value) =>
+        typeof(T) == typeof(float) ? float.IsFinite(Unsafe.As<T, float>(ref value)) : double.IsFinite(Unsafe.As<T, double>(ref value));
 
     private static int SkipWhitespace(ReadOnlySpan<byte> json, int p)
     {

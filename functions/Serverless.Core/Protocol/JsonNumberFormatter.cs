@@ -23,8 +23,8 @@ internal static class JsonNumberFormatter
         var bytes = tensor.Bytes;
         switch (tensor.ElementType)
         {
-            case TensorElementType.Float: WriteArray<float, FloatFormat<float>>(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
-            case TensorElementType.Double: WriteArray<double, FloatFormat<double>>(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
+            case TensorElementType.Float: WriteArray<float, SingleFormat>(ref sink, MemoryMarshal.Cast<byte, float>(bytes)); break;
+            case TensorElementType.Double: WriteArray<double, DoubleFormat>(ref sink, MemoryMarshal.Cast<byte, double>(bytes)); break;
             case TensorElementType.Float16: WriteArray<Half, HalfFormat>(ref sink, MemoryMarshal.Cast<byte, Half>(bytes)); break;
             case TensorElementType.Int8: WriteArray<sbyte, IntegerFormat<sbyte>>(ref sink, MemoryMarshal.Cast<byte, sbyte>(bytes)); break;
             case TensorElementType.UInt8: WriteArray<byte, IntegerFormat<byte>>(ref sink, bytes); break;
@@ -42,21 +42,16 @@ internal static class JsonNumberFormatter
     }
 
     /// <summary>Formats one value the way <see cref="WriteData"/> does (for tests and single values).</summary>
-    public static int FormatFloat<T>(T value, Span<byte> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    public static int FormatFloat(float value, Span<byte> destination)
     {
-        if (T.IsNaN(value))
+        if (!float.IsFinite(value))
         {
-            return Copy("\"NaN\""u8, destination);
-        }
-
-        if (T.IsInfinity(value))
-        {
-            return Copy(T.IsNegative(value) ? "\"-Infinity\""u8 : "\"Infinity\""u8, destination);
+            return NonFinite(float.IsNaN(value), value < 0, destination);
         }
 
         // Most tensor floats (magnitudes 2^-30 to 10^9) take the exact integer formatter, which writes the
         // runtime's text; the rest, and the few it declines, take the runtime's formatter.
-        if (typeof(T) == typeof(float) && ShortestFloatFormatter.TryFormat(Unsafe.As<T, float>(ref value), destination) is var fast and > 0)
+        if (ShortestFloatFormatter.TryFormat(value, destination) is var fast and > 0)
         {
             return fast;
         }
@@ -65,10 +60,51 @@ internal static class JsonNumberFormatter
         return n;
     }
 
+    /// <inheritdoc cref="FormatFloat(float, Span{byte})"/>
+    public static int FormatFloat(double value, Span<byte> destination)
+    {
+        if (!double.IsFinite(value))
+        {
+            return NonFinite(double.IsNaN(value), value < 0, destination);
+        }
+
+        value.TryFormat(destination, out var n, default, CultureInfo.InvariantCulture);
+        return n;
+    }
+
+    /// <summary>
+    /// <see cref="FormatFloat(float, Span{byte})"/> or <see cref="FormatFloat(double, Span{byte})"/> for a generic
+    /// caller; other floating-point types are written as their runtime text.
+    /// </summary>
+    public static int FormatFloat<T>(T value, Span<byte> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return FormatFloat(Unsafe.As<T, float>(ref value), destination);
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return FormatFloat(Unsafe.As<T, double>(ref value), destination);
+        }
+
+        if (!T.IsFinite(value))
+        {
+            return NonFinite(T.IsNaN(value), T.IsNegative(value), destination);
+        }
+
+        value.TryFormat(destination, out var n, default, CultureInfo.InvariantCulture);
+        return n;
+    }
+
+    private static int NonFinite(bool nan, bool negative, Span<byte> destination) =>
+        Copy(nan ? "\"NaN\""u8 : negative ? "\"-Infinity\""u8 : "\"Infinity\""u8, destination);
+
     // One chunked loop for every fixed-size type; TFormat is a struct with a static Format, so each
     // instantiation is specialized by the JIT and the per-element call is direct (no delegate, no boxing).
+    // T has no constraint: crossgen2 precompiles an instantiation over a primitive type only then (see
+    // FastFloatParser.Parse), and the float and double formats are non-generic structs for the same reason.
     private static void WriteArray<T, TFormat>(ref Utf8Sink sink, ReadOnlySpan<T> values)
-        where T : unmanaged
         where TFormat : struct, IElementFormat<T>
     {
         sink.Write("["u8);
@@ -101,9 +137,14 @@ internal static class JsonNumberFormatter
         static abstract int Format(T value, Span<byte> destination);
     }
 
-    private readonly struct FloatFormat<T> : IElementFormat<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private readonly struct SingleFormat : IElementFormat<float>
     {
-        public static int Format(T value, Span<byte> destination) => FormatFloat(value, destination);
+        public static int Format(float value, Span<byte> destination) => FormatFloat(value, destination);
+    }
+
+    private readonly struct DoubleFormat : IElementFormat<double>
+    {
+        public static int Format(double value, Span<byte> destination) => FormatFloat(value, destination);
     }
 
     // FP16 is written as the float it widens to (exact), not Half's shortest text: 65504 rather than 65500,

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Serverless.Core.Protocol;
 
 /// <summary>
@@ -183,10 +185,13 @@ internal static class ShortestFloatFormatter
             return product >> net;
         }
 
-        var wide = (UInt128)x * PowersOfTen[power];
-        remainder = (ulong)(wide & ((UInt128.One << shift) - 1));
+        // The 128-bit product as two halves (UInt128 arithmetic would keep crossgen2 from precompiling this
+        // method: UInt128 is not ABI-stable across version bubbles). 0 < shift < 64 here.
+        Debug.Assert(shift is > 0 and < 64);
+        var high = Math.BigMul(x, PowersOfTen[power], out var low);
+        remainder = low & ((1UL << shift) - 1);
         fractionBits = shift;
-        return (ulong)(wide >> shift);
+        return (high << (64 - shift)) | (low >> shift);
     }
 
     // grid is the 9-digit decimal (10^8 <= grid < 10^9) of d.dddddddd * 10^decimalExponent. The runtime's
