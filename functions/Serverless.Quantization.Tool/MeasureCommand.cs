@@ -99,14 +99,11 @@ internal static class MeasureCommand
             timing = [samples[0]];
         }
 
-        clock.Restart();
         for (var i = 0; i < 3; i++)
         {
             Run(session, timing[0]);
         }
 
-        // A sub-millisecond model (VAD: 0.2 ms) gets as many runs as fill half a second, so its p50 is not 30 samples of scheduler noise.
-        runs = Math.Max(runs, (int)Math.Min(20_000, MinTimedMs / Math.Max(clock.Elapsed.TotalMilliseconds / 3, 1e-3)));
         var times = new double[runs];
         for (var i = 0; i < runs; i++)
         {
@@ -118,9 +115,6 @@ internal static class MeasureCommand
         Array.Sort(times);
         return new Measurement(sessionMs, times[runs / 2], PeakRssKb(), outputs, texts);
     }
-
-    /// <summary>At least this much timed work per child (more runs than --runs for fast models).</summary>
-    private const double MinTimedMs = 500;
 
     private static float[][] Run(IInferenceSession session, CalibrationSample sample) => Run(session, sample, out _);
 

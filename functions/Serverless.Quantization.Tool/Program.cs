@@ -7,5 +7,6 @@ root.Subcommands.Add(QuantizeModelsCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MeasureCommand.Create());
+root.Subcommands.Add(LatencyCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
 return root.Parse(args).Invoke();
