@@ -4,16 +4,23 @@
 #   (publish both with scripts/publish-cli.sh DIR and scripts/publish-cli.sh DIR --no-trim)
 # Every step runs on both binaries and their outputs must be identical (paths and timings normalised); any
 # difference, non-zero exit or unexpected HTTP status fails the script with the diff. Steps:
-#   --help (root and every command), --version, models, infer (model name, bare .onnx path, unknown model),
-#   serve from the local store: health, metadata, JSON infer, binary infer (binary_data in and out), raw-binary
-#   infer (400: the model's shape is dynamic), repository index, unknown model (404), malformed JSON (400), wrong datatype (400);
-#   publish to file://, to s3:// (a real s3rver) and to azblob:// (a real Azurite, dev account), each followed
-#   by a serve from that store alone (no models folder, fresh cache) and a JSON infer; publish on a terminal
-#   (Spectre.Console's progress bar, under script(1)); the lambda command (front door + Runtime API emulator in
-#   the CLI, running the packaged bootstrap: LAMBDA_BOOTSTRAP, default artifacts/lambda/publish/bootstrap).
-# It also checks that none of the assemblies whose trim warnings we accept (MVC, Razor, Components, SignalR,
-# JSInterop) is ever mapped by a serve or lambda process of the trimmed build: their warnings are unreachable.
-# CHECK_KEEP=1 keeps the work folder (all outputs) for inspection. SERVERLESS_ORT_LIBRARY is unset: the published binaries must find libonnxruntime.so.1 next to themselves.
+#   --help (root and every command), --version, models, infer (model name, bare .onnx path, unknown model,
+#     malformed JSON, missing file, --verbose error with its stack trace);
+#   serve from the local store: health, server and model metadata, JSON infer, binary infer (binary_data in and
+#     out), raw-binary infer (400: the model's shape is dynamic), repository index, unknown model (404),
+#     malformed JSON (400), wrong datatype (400), unknown route (404);
+#   serve with MODEL_PRELOAD=* and SERVERLESS_STARTUP_TRACE=1;
+#   publish to file://, to s3:// (a real s3rver) and to azblob:// (a real Azurite, dev account), again (skips),
+#     to a missing bucket/container (errors), each followed by a serve from that store alone (no models folder,
+#     fresh cache) whose JSON infer must equal the local one; publish on a terminal (Spectre.Console's progress
+#     bar, under script(1));
+#   lambda (front door + Runtime API emulator in the CLI, running the packaged bootstrap: LAMBDA_BOOTSTRAP,
+#     default artifacts/lambda/publish/bootstrap), infer, metadata, another model (404), missing bootstrap.
+# It also checks, in every serve and lambda process of both builds, that none of ASP.NET's MVC, Razor,
+# Components, SignalR or JSInterop assemblies is loaded: the trimmed build drops them (Serverless.Cli.csproj),
+# and an untrimmed process that never maps them shows no path we run needs them.
+# CHECK_KEEP=1 keeps the work folder (all outputs) for inspection. SERVERLESS_ORT_LIBRARY is unset: the
+# published binaries must find libonnxruntime.so.1 next to themselves.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRIMMED="$(realpath "${1:?usage: scripts/check-trimmed-cli.sh TRIMMED_SERVERLESS UNTRIMMED_SERVERLESS}")"
@@ -86,14 +93,14 @@ run_both() {
   same "$name" "$W/T.$name.txt" "$W/U.$name.txt"
 }
 
-# Assemblies whose trim warnings are accepted because the CLI never loads them (checked on live processes).
+# Assemblies the trimmed build drops (Serverless.Cli.csproj): no process of either build may load them.
 UNREACHABLE='Microsoft\.AspNetCore\.(Mvc|Razor|Components|SignalR)|Microsoft\.JSInterop'
 check_unreachable() { # check_unreachable PID WHAT
   local mapped
   mapped="$(grep -oE '[^/ ]+\.dll' "/proc/$1/maps" | sort -u || true)"
   [ -n "$mapped" ] || fail "$2: no assembly mapped in /proc/$1/maps (cannot check)"
-  if grep -E "$UNREACHABLE" <<<"$mapped"; then fail "$2 loaded an assembly whose trim warnings were accepted as unreachable"; fi
-  ok "$2: none of the accepted-warning assemblies is loaded ($(wc -l <<<"$mapped") assemblies mapped)"
+  if grep -E "$UNREACHABLE" <<<"$mapped"; then fail "$2 loaded an assembly the trimmed build drops"; fi
+  ok "$2: no MVC/Razor/Components/SignalR/JSInterop assembly loaded ($(wc -l <<<"$mapped") assemblies mapped)"
 }
 
 # Requests. text-direction takes x [N,3,48,192] FP32.
@@ -132,6 +139,8 @@ same infer-file-body "$W/T/response.json" "$W/U/response.json"
 run_both infer-unknown-model 2 -- infer --model no-such-model --input "$W/req.json" "${LOCAL[@]}"
 run_both infer-bad-json 2 -- infer --model text-direction --input "$W/req-bad.json" "${LOCAL[@]}"
 run_both infer-missing-file 2 -- infer --model text-direction --input "$W/nope.json" "${LOCAL[@]}"
+run_both verbose-error 2 -- --verbose infer --model text-direction --input "$W/nope.json" "${LOCAL[@]}"
+grep -q 'at Serverless.Cli.Commands.InferCommand' "$W/T.verbose-error.txt" || fail "verbose-error: no stack trace: $(cat "$W/T.verbose-error.txt")"
 
 # serve_start BUILD ENV... -> sets SERVE_PID, SERVE_PORT (serve runs in $W/BUILD, log in $W/BUILD.serve.log)
 serve_start() {
@@ -179,9 +188,24 @@ for b in T U; do
   http malformed-json 400 -X POST -H 'Content-Type: application/json' --data-binary @"$W/req-bad.json" "$base/v2/models/text-direction/infer"
   http wrong-datatype 400 -X POST -H 'Content-Type: application/json' --data-binary @"$W/req-int.json" "$base/v2/models/text-direction/infer"
   http unknown-route 404 "$base/v2/nowhere"
-  [ "$b" = T ] && check_unreachable "$SERVE_PID" "serve (trimmed)"
+  check_unreachable "$SERVE_PID" "serve ($b)"
   serve_stop
 done
+echo "== serve with MODEL_PRELOAD=* and the start-up trace"
+for b in T U; do
+  serve_start "$b" MODEL_STORE="$STORE" SERVERLESS_MODELS_DIR="$W/models" MODEL_CACHE_DIR="$W/$b/cache-preload" \
+    MODEL_PRELOAD='*' SERVERLESS_STARTUP_TRACE=1
+  for ((i = 0; i < 400; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SERVE_PORT/v2/health/ready")" = 200 ] && break
+    sleep 0.05
+  done
+  http preload-ready 200 "http://127.0.0.1:$SERVE_PORT/v2/health/ready"
+  http preload-infer 200 -X POST -H 'Content-Type: application/json' --data-binary @"$W/req.json" "http://127.0.0.1:$SERVE_PORT/v2/models/text-direction/infer"
+  grep -q '^startup: .*main entered' "$W/$b.serve.log" || { cat "$W/$b.serve.log" >&2; fail "preload ($b): no start-up trace"; }
+  serve_stop
+done
+same preload-infer "$W/T.preload-infer.http" "$W/U.preload-infer.http"
+
 for name in live server-metadata metadata version-metadata infer-json ready infer-binary infer-raw repository-index unknown-model malformed-json wrong-datatype unknown-route; do
   same "serve-$name" "$W/T.$name.http" "$W/U.$name.http"
 done
@@ -208,7 +232,7 @@ serve_from_store() {
     if [[ "$store_uri" != file://* ]]; then  # a file:// store is read in place; remote ones go through the cache
       [ -n "$(find "$W/$b/cache-$name" -name '*.onnx*' 2>/dev/null)" ] || fail "$name ($b): nothing was downloaded into the cache"
     fi
-    [ "$b" = T ] && check_unreachable "$SERVE_PID" "serve from $name (trimmed)"
+    check_unreachable "$SERVE_PID" "serve from $name ($b)"
     serve_stop
   done
   same "$name-index" "$W/T.$name-index.http" "$W/U.$name-index.http"
@@ -293,7 +317,7 @@ for b in T U; do
   cmp -s "$W/$b.lambda-infer.body" "$REFERENCE" || fail "lambda ($b): the infer differs from the local one"
   http lambda-metadata 200 "http://127.0.0.1:$port/v2/models/text-direction"
   http lambda-other-model 404 -X POST -H 'Content-Type: application/json' --data-binary @"$W/req.json" "http://127.0.0.1:$port/v2/models/text-detection/infer"
-  [ "$b" = T ] && check_unreachable "$pid" "lambda (trimmed)"
+  check_unreachable "$pid" "lambda ($b)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
 for name in lambda-infer lambda-metadata lambda-other-model; do same "$name" "$W/T.$name.http" "$W/U.$name.http"; done
