@@ -79,6 +79,6 @@ done
 "$DRIVER" "${DRIVER_ARGS[@]}" \
   --suite-command "${KNOBS}./build.sh bench" --bdn-command "$BDN_COMMAND" \
   --publish-command "$PUBLISH_CMD (+ cp libonnxruntime.so.1 next to the executable: scripts/publish-cli.sh)" \
-  --trim-note "untrimmed: PublishTrimmed=true TrimMode=partial fails on trim-analysis warnings as errors; see bench/README.md, Trimming" \
+  --trim-note "trimmed (PublishTrimmed=true, TrimMode=partial, trim warnings as errors; checked against the untrimmed build by scripts/check-trimmed-cli.sh); see bench/README.md, Trimming" \
   --driver-command "Serverless.Bench.Driver ${DRIVER_ARGS[*]}"
 say "results: ${OUT#$ROOT/}"
