@@ -39,15 +39,16 @@ internal static class ModelsCommand
             return ExitCodes.Usage;
         }
 
-        var rows = new List<string[]> { new[] { "MODEL", "VERSION", "PRECISION", "SIZE", "STATE", "STORE" } };
+        // No STATE column: this command's own registry never loads anything, so every model would read
+        // UNAVAILABLE (the KServe state of "not loaded here"), which says nothing about a running server.
+        var rows = new List<string[]> { new[] { "MODEL", "VERSION", "PRECISION", "SIZE", "STORE" } };
         foreach (var manifest in repository.Manifests)
         {
             foreach (var version in manifest.Versions)
             {
-                var status = repository.GetStatus(manifest.Name, version.Version);
                 var present = await components.ArtifactStateAsync(version, cancellationToken).ConfigureAwait(false);
                 var label = version.Version == manifest.DefaultVersion && manifest.Versions.Count > 1 ? version.Version + " (default)" : version.Version;
-                rows.Add([manifest.Name, label, version.Precision, FormatSize(version.Size), status.StateText, present]);
+                rows.Add([manifest.Name, label, version.Precision, FormatSize(version.Size), present]);
             }
         }
 
