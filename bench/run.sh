@@ -72,8 +72,9 @@ DRIVER_ARGS=(--server "$ART/publish/serverless" --node "$(command -v node)" --no
   --cold-runs "${BENCH_COLD_RUNS:-10}" --direction-requests "${BENCH_DIRECTION_REQUESTS:-500}"
   --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --only "$ONLY" --client "$CLIENT" "${BDN_RESULTS[@]}")
 [ -z "${BENCH_OURS_ENV:-}" ] || DRIVER_ARGS+=(--ours-env "$BENCH_OURS_ENV")
+[ -z "${BENCH_SETTLE_MS:-}" ] || DRIVER_ARGS+=(--settle-ms "$BENCH_SETTLE_MS")
 KNOBS=""
-for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTION_REQUESTS BENCH_ONLY BENCH_OURS_ENV BENCH_SKIP_BDN BENCH_SKIP_PUBLISH; do
+for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTION_REQUESTS BENCH_ONLY BENCH_OURS_ENV BENCH_SETTLE_MS BENCH_SKIP_BDN BENCH_SKIP_PUBLISH; do
   [ -z "${!knob:-}" ] || KNOBS+="$knob=$(printf '%q' "${!knob}") "
 done
 "$DRIVER" "${DRIVER_ARGS[@]}" \

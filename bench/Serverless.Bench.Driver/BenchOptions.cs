@@ -28,6 +28,12 @@ internal sealed record BenchOptions
     /// <summary>The client that times the warm requests (<c>--client raw|httpclient</c>, default raw).</summary>
     public ClientKind Client { get; init; } = ClientKind.Raw;
 
+    /// <summary>
+    /// Pause before each interleaved sample (<c>--settle-ms</c>, default 0): lets the previous lane's leftovers
+    /// (the other server's GC and idle threads, our log line) finish before the next sample is timed.
+    /// </summary>
+    public int SettleMs { get; init; }
+
     /// <summary>Which parts run (<c>--only all|cold|warm</c>, default all): cold start, warm latency, or both.</summary>
     public string Only { get; init; } = "all";
 
@@ -102,6 +108,7 @@ internal sealed record BenchOptions
             ColdRuns = Number("cold-runs", defaults.ColdRuns),
             DirectionRequests = Number("direction-requests", defaults.DirectionRequests),
             DetectionRequests = Number("detection-requests", defaults.DetectionRequests),
+            SettleMs = Number("settle-ms", 0),
             Client = Text("client", "raw") switch
             {
                 "raw" => ClientKind.Raw,

@@ -7,7 +7,7 @@ namespace Serverless.Bench.Driver;
 /// </summary>
 internal static class Interleaver
 {
-    public static async Task<Stats[]> RunAsync(IReadOnlyList<Func<Task<double>>> lanes, int warmup, int iterations)
+    public static async Task<Stats[]> RunAsync(IReadOnlyList<Func<Task<double>>> lanes, int warmup, int iterations, int settleMs = 0)
     {
         for (var i = 0; i < warmup; i++)
         {
@@ -22,6 +22,11 @@ internal static class Interleaver
         {
             for (var k = 0; k < lanes.Count; k++)
             {
+                if (settleMs > 0)
+                {
+                    Thread.Sleep(settleMs);
+                }
+
                 samples[k].Add(await lanes[k]().ConfigureAwait(false));
             }
         }

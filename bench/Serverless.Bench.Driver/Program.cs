@@ -131,7 +131,7 @@ if (options.RunWarm)
             }
 
             Console.WriteLine($"warm {payload.Model}: {warmup} warm-up + {requests} iterations of {lanes.Count} interleaved lanes");
-            var stats = await Interleaver.RunAsync(lanes, warmup, requests);
+            var stats = await Interleaver.RunAsync(lanes, warmup, requests, options.SettleMs);
             var workload = $"{payload.Model} {payload.ShapeText}";
             warm.Add(new WarmRow(ours.Name, workload, "JSON", requests, stats[0], stats[3], stats[5], oursJson.RequestBytes, oursJson.ResponseBytes, oursJson.Framing));
             warm.Add(new WarmRow(ours.Name, workload, "binary", requests, stats[1], stats[4], stats[5], oursBinary.RequestBytes, oursBinary.ResponseBytes, oursBinary.Framing));
