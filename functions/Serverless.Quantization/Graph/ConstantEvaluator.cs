@@ -383,30 +383,15 @@ public sealed class ConstantEvaluator
         }
 
         var strides = Strides(x.Dims);
-        var count = dims.Aggregate(1L, (p, d) => p * d);
-        var bytes = new byte[count * size];
-        var index = new long[rank];
-        for (long k = 0; k < count; k++)
+        var origin = 0L;
+        var sourceStrides = new long[rank];
+        for (var i = 0; i < rank; i++)
         {
-            long source = 0;
-            for (var i = 0; i < rank; i++)
-            {
-                source += (begin[i] + (index[i] * step[i])) * strides[i];
-            }
-
-            Buffer.BlockCopy(x.Bytes, (int)(source * size), bytes, (int)(k * size), size);
-            for (var i = rank - 1; i >= 0; i--)
-            {
-                if (++index[i] < dims[i])
-                {
-                    break;
-                }
-
-                index[i] = 0;
-            }
+            origin += begin[i] * strides[i];
+            sourceStrides[i] = step[i] * strides[i];
         }
 
-        return new ConstantTensor(x.DataType, dims, bytes);
+        return Gather(x, size, dims, origin, sourceStrides);
     }
 
     private static ConstantTensor? Transpose(ConstantTensor x, long[]? perm)
@@ -421,15 +406,26 @@ public sealed class ConstantEvaluator
 
         var dims = perm.Select(p => x.Dims[p]).ToArray();
         var strides = Strides(x.Dims);
-        var bytes = new byte[x.Bytes.Length];
+        return Gather(x, size, dims, 0, [.. perm.Select(p => strides[p])]);
+    }
+
+    /// <summary>
+    /// Copies the elements of a strided view of <paramref name="x"/> into a new dense tensor of shape
+    /// <paramref name="dims"/>: element (i0..in) comes from source element origin + sum(ik * sourceStrides[k]).
+    /// Slice (origin = the begins, strides scaled by the steps) and Transpose (permuted strides) are both this.
+    /// </summary>
+    private static ConstantTensor Gather(ConstantTensor x, int size, long[] dims, long origin, long[] sourceStrides)
+    {
+        var rank = dims.Length;
+        var count = dims.Aggregate(1L, (p, d) => p * d);
+        var bytes = new byte[count * size];
         var index = new long[rank];
-        var count = x.Count;
         for (long k = 0; k < count; k++)
         {
-            long source = 0;
+            var source = origin;
             for (var i = 0; i < rank; i++)
             {
-                source += index[i] * strides[perm[i]];
+                source += index[i] * sourceStrides[i];
             }
 
             Buffer.BlockCopy(x.Bytes, (int)(source * size), bytes, (int)(k * size), size);
