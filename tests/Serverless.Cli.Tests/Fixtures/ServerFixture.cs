@@ -21,17 +21,19 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public StringWriter Output { get; } = new();
 
+    /// <summary>serve over the repository's manifests and verified store, on a free loopback port.</summary>
+    internal static ServeOptions RepoServeOptions() => new()
+    {
+        Host = "127.0.0.1",
+        Port = 0,
+        ModelsDir = RepoPaths.Models,
+        Store = new Uri(RepoPaths.ModelStore).AbsoluteUri,
+    };
+
     public async Task InitializeAsync()
     {
         TestEnvironment.EnsureOrtLibrary();
-        var options = new ServeOptions
-        {
-            Host = "127.0.0.1",
-            Port = 0,
-            ModelsDir = RepoPaths.Models,
-            Store = new Uri(RepoPaths.ModelStore).AbsoluteUri,
-            MaxRequestBytes = RequestLimitBytes,
-        };
+        var options = RepoServeOptions() with { MaxRequestBytes = RequestLimitBytes };
         _host = await ServeHost.StartAsync(options, new CliConsole(Output, Output, isTerminal: false), CancellationToken.None);
         Client = new HttpClient { BaseAddress = _host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }

@@ -138,15 +138,7 @@ public sealed class ServePreloadTests
     private static async Task<ServeHost> StartAsync(string? preload, Func<IModelArtifactSource, IModelArtifactSource>? wrap, StringWriter output)
     {
         TestEnvironment.EnsureOrtLibrary();
-        var options = new ServeOptions
-        {
-            Host = "127.0.0.1",
-            Port = 0,
-            ModelsDir = RepoPaths.Models,
-            Store = new Uri(RepoPaths.ModelStore).AbsoluteUri,
-            Preload = preload,
-            WrapArtifactSource = wrap,
-        };
+        var options = ServerFixture.RepoServeOptions() with { Preload = preload, WrapArtifactSource = wrap };
         var console = new CliConsole(TextWriter.Synchronized(output), TextWriter.Synchronized(output), isTerminal: false);
         var host = await ServeHost.StartAsync(options, console, CancellationToken.None);
         await host.PrintBannerAsync(console);
