@@ -259,6 +259,18 @@ for b in T U; do
 done
 ok "publish on a terminal draws the progress bar and uploads (both builds)"
 
+# publish_round KIND STORE MISSING_NAME MISSING_STORE MISSING_EXIT ENV...: publish to STORE (2 uploads), again (skips),
+# to a store whose bucket/container does not exist (MISSING_EXIT on both builds), then serve from STORE alone.
+publish_round() {
+  local kind="$1" store="$2" missing_name="$3" missing_store="$4" missing_exit="$5"; shift 5
+  run_both "publish-$kind" 0 -- publish --store "$store" --source "$STORE" --models "$W/models"
+  grep -q "Done: 2 object(s) uploaded" "$W/T.publish-$kind.txt" || fail "publish-$kind: $(cat "$W/T.publish-$kind.txt")"
+  run_both "publish-$kind-again" 0 -- publish --store "$store" --source "$STORE" --models "$W/models"
+  grep -q "1 already present" "$W/T.publish-$kind-again.txt" || fail "publish-$kind-again: $(cat "$W/T.publish-$kind-again.txt")"
+  run_both "publish-$kind-$missing_name" "$missing_exit" -- publish --store "$missing_store" --source "$STORE" --models "$W/models"
+  serve_from_store "$kind" "$store" "$@"
+}
+
 echo "== publish to s3:// (s3rver), then serve from it"
 S3_PORT="$(free_port)"
 mkdir -p "$W/s3rver"
@@ -268,12 +280,7 @@ S3_PID=$!; PIDS+=("$S3_PID")
 wait_port "$S3_PORT" "$S3_PID" 20 || { cat "$W/s3rver.log" >&2; fail "s3rver did not start"; }
 S3_ENV=(AWS_ENDPOINT_URL_S3="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1)
 export "${S3_ENV[@]}"
-run_both publish-s3 0 -- publish --store "s3://models/check-{B}" --source "$STORE" --models "$W/models"
-grep -q "Done: 2 object(s) uploaded" "$W/T.publish-s3.txt" || fail "publish-s3: $(cat "$W/T.publish-s3.txt")"
-run_both publish-s3-again 0 -- publish --store "s3://models/check-{B}" --source "$STORE" --models "$W/models"
-grep -q "1 already present" "$W/T.publish-s3-again.txt" || fail "publish-s3-again: $(cat "$W/T.publish-s3-again.txt")"
-run_both publish-s3-no-bucket 1 -- publish --store "s3://no-such-bucket/x" --source "$STORE" --models "$W/models"
-serve_from_store s3 "s3://models/check-{B}" "${S3_ENV[@]}"
+publish_round s3 "s3://models/check-{B}" no-bucket "s3://no-such-bucket/x" 1 "${S3_ENV[@]}"
 unset AWS_ENDPOINT_URL_S3 AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 
 echo "== publish to azblob:// (Azurite), then serve from it"
@@ -297,12 +304,7 @@ assert urllib.request.urlopen(req).status == 201
 EOF
 AZ_ENV=(AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$AZ_KEY;BlobEndpoint=http://127.0.0.1:$AZ_PORT/devstoreaccount1/")
 export "${AZ_ENV[@]}"
-run_both publish-azblob 0 -- publish --store "azblob://models/check-{B}" --source "$STORE" --models "$W/models"
-grep -q "Done: 2 object(s) uploaded" "$W/T.publish-azblob.txt" || fail "publish-azblob: $(cat "$W/T.publish-azblob.txt")"
-run_both publish-azblob-again 0 -- publish --store "azblob://models/check-{B}" --source "$STORE" --models "$W/models"
-grep -q "1 already present" "$W/T.publish-azblob-again.txt" || fail "publish-azblob-again: $(cat "$W/T.publish-azblob-again.txt")"
-run_both publish-azblob-no-container 2 -- publish --store "azblob://no-such-container/x" --source "$STORE" --models "$W/models"
-serve_from_store azblob "azblob://models/check-{B}" "${AZ_ENV[@]}"
+publish_round azblob "azblob://models/check-{B}" no-container "azblob://no-such-container/x" 2 "${AZ_ENV[@]}"
 unset AzureWebJobsStorage
 
 echo "== lambda (front door + Runtime API emulator, running $BOOTSTRAP)"
