@@ -264,7 +264,11 @@ internal sealed partial class ServeHost : IAsyncDisposable
         // Sent now, so the log line below costs the client nothing (Kestrel would otherwise finish the
         // response only after this delegate returns).
         await context.Response.CompleteAsync().ConfigureAwait(false);
-        StartupTrace.MarkOnce(StartupTrace.Once.FirstResponse, $"first response sent ({context.Response.StatusCode})");
+        if (StartupTrace.Enabled)
+        {
+            // Guarded: the interpolated text would otherwise be built on every request with the trace off.
+            StartupTrace.MarkOnce(StartupTrace.Once.FirstResponse, $"first response sent ({context.Response.StatusCode})");
+        }
         if (logger.IsEnabled(LogLevel.Information))
         {
             LogRequest(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -53,23 +53,11 @@ internal static partial class StartupTrace
     /// <summary>Prints a phase the first time it happens in this process, when the trace is on.</summary>
     public static void MarkOnce(Once which, string phase)
     {
-        if (!s_enabled || (Volatile.Read(ref s_onceFlags) & (int)which) != 0)
+        // Interlocked.Or returns the flags before this call: only the first caller for a phase prints it.
+        if (!s_enabled || (Interlocked.Or(ref s_onceFlags, (int)which) & (int)which) != 0)
         {
             return;
         }
-
-        int seen, updated;
-        do
-        {
-            seen = Volatile.Read(ref s_onceFlags);
-            if ((seen & (int)which) != 0)
-            {
-                return;
-            }
-
-            updated = seen | (int)which;
-        }
-        while (Interlocked.CompareExchange(ref s_onceFlags, updated, seen) != seen);
 
         Write(phase);
     }
