@@ -68,15 +68,7 @@ public static class BatchNormFolder
             var bName = conv.Name + "_B_bnfold";
             graph.Initializer.Add(TensorProtos.Float(wName, [.. w.Dims], newW));
             graph.Initializer.Add(TensorProtos.Float(bName, [m], newB));
-            conv.Input[1] = wName;
-            if (conv.Input.Count > 2)
-            {
-                conv.Input[2] = bName;
-            }
-            else
-            {
-                conv.Input.Add(bName);
-            }
+            GraphEdits.SetWeightAndBias(conv, wName, bName);
 
             conv.Output[0] = bn.Output[0];
             removed.Add(bn);

@@ -97,15 +97,7 @@ public static class ConvAffineFolder
                 var nb = TensorProtos.Float(bName, [m], newB);
                 graph.Initializer.Add(nb);
                 inits[bName] = nb;
-                conv.Input[1] = wName;
-                if (conv.Input.Count > 2)
-                {
-                    conv.Input[2] = bName;
-                }
-                else
-                {
-                    conv.Input.Add(bName);
-                }
+                GraphEdits.SetWeightAndBias(conv, wName, bName);
 
                 conv.Output[0] = step.Output[0];
                 removed.Add(step);

@@ -68,6 +68,20 @@ public static class GraphEdits
     }
 
     /// <summary>The node that writes each tensor.</summary>
+    /// <summary>Points a Conv (or Gemm) at new weight and bias initializers, adding the optional bias input if it had none.</summary>
+    public static void SetWeightAndBias(NodeProto node, string weight, string bias)
+    {
+        node.Input[1] = weight;
+        if (node.Input.Count > 2)
+        {
+            node.Input[2] = bias;
+        }
+        else
+        {
+            node.Input.Add(bias);
+        }
+    }
+
     public static Dictionary<string, NodeProto> Producers(GraphProto graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
