@@ -4,7 +4,7 @@ using Serverless.Cli.Hosting;
 namespace Serverless.Cli.Commands;
 
 /// <summary>
-/// <c>serve</c>: Kestrel on loopback in front of the core's protocol handler, models loaded lazily on
+/// <c>serve</c>: an HTTP/1.1 server on loopback (<see cref="HttpServerKind"/>) in front of the core's protocol handler, models loaded lazily on
 /// first use. Runs until Ctrl+C or SIGTERM, then drains in-flight requests.
 /// </summary>
 internal static class ServeCommand
@@ -34,10 +34,16 @@ internal static class ServeCommand
             Description = "Address to bind. Loopback by default; 0.0.0.0 exposes the server to the network.",
             DefaultValueFactory = _ => DefaultHost,
         };
+        var httpServer = new Option<string>("--http-server")
+        {
+            Description = "HTTP server in front of the models: 'sockets' (default; blocking sockets, one thread per connection, the lowest per-request cost and start-up) or 'kestrel' (ASP.NET Core's server, as the Azure handler and GPU server use).",
+            DefaultValueFactory = _ => "sockets",
+        };
+        httpServer.AcceptOnlyFromAmong("sockets", "kestrel");
         var models = CommonOptions.ModelsDir();
         var store = CommonOptions.Store();
 
-        var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, models, store };
+        var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, httpServer, models, store };
         command.SetAction((parse, cancellationToken) =>
         {
             StartupTrace.Mark("serve command started");
@@ -49,6 +55,7 @@ internal static class ServeCommand
                 ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
                 Store = CommonOptions.ResolveStore(parse.GetValue(store)),
                 Verbose = isVerbose,
+                HttpServer = parse.GetValue(httpServer) == "kestrel" ? HttpServerKind.Kestrel : HttpServerKind.Sockets,
             };
             return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options, console, ct), cancellationToken);
         });

@@ -15,9 +15,10 @@ using Serverless.Hosting.AspNetCore;
 namespace Serverless.Cli.Hosting;
 
 /// <summary>
-/// The <c>serve</c> host: Kestrel alone (<see cref="KestrelProtocolServer"/>, no generic host) whose single
-/// request delegate is the <see cref="KestrelProtocolAdapter"/>. Start-up does three things at once, because
-/// none needs another: reading the catalog (<see cref="ServingComponents"/>), binding Kestrel, and loading
+/// The <c>serve</c> host: the protocol handler behind an HTTP edge (<see cref="ServeEdge"/>: the blocking-socket
+/// <see cref="Serverless.Hosting.Sockets.SocketProtocolServer"/> by default, or Kestrel alone). Start-up does
+/// three things at once, because none needs another: reading the catalog (<see cref="ServingComponents"/>),
+/// binding the listener, and loading
 /// ONNX Runtime's native library. The start still fails as a whole, with the catalog's error first, before
 /// the "Listening on" line. Models named in MODEL_PRELOAD load in the background once the server listens;
 /// requests for them join that load, and their readiness says false until it is done.
@@ -27,13 +28,13 @@ internal sealed partial class ServeHost : IAsyncDisposable
     /// <summary>How long in-flight requests get to finish on shutdown.</summary>
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly KestrelProtocolServer _server;
+    private readonly ServeEdge _server;
     private readonly ServingComponents _components;
     private readonly ServeLog _log;
     private readonly IPAddress _boundAddress;
     private readonly CancellationTokenSource _stopping = new();
 
-    private ServeHost(KestrelProtocolServer server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress)
+    private ServeHost(ServeEdge server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress)
     {
         _server = server;
         _components = components;
@@ -97,15 +98,14 @@ internal sealed partial class ServeHost : IAsyncDisposable
 
         var log = new ServeLog(console.Output, options.Verbose);
         var logger = log.CreateLogger("serverless");
-        var adapter = componentsTask.ContinueWith(
-            static t => new KestrelProtocolAdapter(t.Result.Handler), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-        KestrelProtocolServer? server = null;
+        var handler = componentsTask.ContinueWith(
+            static t => t.Result.Handler, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        ServeEdge? server = null;
         Exception? bindFailure = null;
         try
         {
-            server = await KestrelProtocolServer.StartAsync(new IPEndPoint(address, options.Port), context => HandleAsync(adapter, context, logger), log, cancellationToken)
-                .ConfigureAwait(false);
-            StartupTrace.Mark("kestrel listening");
+            server = await ServeEdge.StartAsync(options.HttpServer, new IPEndPoint(address, options.Port), handler, log, logger, cancellationToken).ConfigureAwait(false);
+            StartupTrace.Mark($"{server.Name} listening");
         }
 #pragma warning disable CA1031 // Held until the catalog's outcome is known, then rethrown (IOException as a usage error).
         catch (Exception ex)
@@ -138,11 +138,10 @@ internal sealed partial class ServeHost : IAsyncDisposable
                 throw new CliUsageException($"Cannot listen on {options.Host}:{options.Port}: {io.Message} Pick another port with --port (0 picks a free one).", io);
             }
 
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bindFailure ?? new InvalidOperationException("Kestrel did not start."));
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bindFailure ?? new InvalidOperationException("The HTTP server did not start."));
         }
 
-        var bound = server.Addresses.FirstOrDefault() ?? new Uri($"http://{options.Host}:{options.Port}");
-        var host = new ServeHost(server, components, log, address, bound);
+        var host = new ServeHost(server, components, log, address, server.BaseAddress);
         host.Preload = host.StartPreload(logger);
         return host;
     }
@@ -238,43 +237,6 @@ internal sealed partial class ServeHost : IAsyncDisposable
         });
     }
 
-    private static async Task HandleAsync(Task<KestrelProtocolAdapter> adapter, HttpContext context, ILogger logger)
-    {
-        var started = Stopwatch.GetTimestamp();
-        StartupTrace.MarkOnce(StartupTrace.Once.FirstRequest, "first request received");
-        if (!adapter.IsCompletedSuccessfully)
-        {
-            // A request that arrived while the catalog was still being read waits for it.
-            try
-            {
-                await adapter.ConfigureAwait(false);
-            }
-            catch (TaskCanceledException)
-            {
-                // The catalog failed: the start is being abandoned and the process reports why.
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.ContentType = ProtocolContentTypes.Json;
-                await context.Response.WriteAsync("{\"error\":\"The server is not ready: it failed to start.\"}").ConfigureAwait(false);
-                return;
-            }
-        }
-
-        await adapter.Result.HandleAsync(context).ConfigureAwait(false);
-
-        // Sent now, so the log line below costs the client nothing (Kestrel would otherwise finish the
-        // response only after this delegate returns).
-        await context.Response.CompleteAsync().ConfigureAwait(false);
-        if (StartupTrace.Enabled)
-        {
-            // Guarded: the interpolated text would otherwise be built on every request with the trace off.
-            StartupTrace.MarkOnce(StartupTrace.Once.FirstResponse, $"first response sent ({context.Response.StatusCode})");
-        }
-        if (logger.IsEnabled(LogLevel.Information))
-        {
-            LogRequest(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
-    }
-
     private static void LoadRuntimeQuietly()
     {
         try
@@ -300,7 +262,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
 
     private static void ObserveFailure(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
-    private static async Task DisposeQuietlyAsync(KestrelProtocolServer? server)
+    private static async Task DisposeQuietlyAsync(ServeEdge? server)
     {
         if (server is not null)
         {

@@ -18,6 +18,9 @@ internal sealed record ServeOptions
 
     public bool Verbose { get; init; }
 
+    /// <summary>The HTTP server in front of the protocol handler.</summary>
+    public HttpServerKind HttpServer { get; init; } = HttpServerKind.Sockets;
+
     /// <summary>MODEL_PRELOAD for this server (comma-separated names, or *); null reads the environment's.</summary>
     public string? Preload { get; init; }
 
