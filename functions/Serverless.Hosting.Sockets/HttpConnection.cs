@@ -51,7 +51,9 @@ internal sealed class HttpConnection
 
     public void Run()
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // A whole head of the longest length allowed, with its blank line, must fit: a larger limit than the
+        // usual buffer would otherwise fill it and read nothing more, which looks like the client closing.
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(BufferSize, Options.MaxRequestHeadBytes + 4));
         _response = new BufferedProtocolResponse();
         _socket.SendTimeout = (int)Options.BodyTimeout.TotalMilliseconds;
         try
@@ -276,16 +278,19 @@ internal sealed class HttpConnection
                 searched = 0;
             }
 
+            // The limit is on the head's length, whether its bytes arrive in one receive or in many; without its
+            // blank line in MaxRequestHeadBytes + 4 bytes, the head is longer than the limit.
             var unread = _buffer.AsSpan(_start, _end - _start);
             var found = unread[Math.Max(0, searched - 3)..].IndexOf("\r\n\r\n"u8);
-            if (found >= 0)
-            {
-                return Math.Max(0, searched - 3) + found;
-            }
-
-            if (unread.Length >= Options.MaxRequestHeadBytes)
+            var headLength = found < 0 ? -1 : Math.Max(0, searched - 3) + found;
+            if (headLength > Options.MaxRequestHeadBytes || (found < 0 && unread.Length >= Options.MaxRequestHeadBytes + 4))
             {
                 throw new HttpParseException(431, $"The request head is longer than {Options.MaxRequestHeadBytes} bytes.");
+            }
+
+            if (found >= 0)
+            {
+                return headLength;
             }
 
             searched = unread.Length;

@@ -44,7 +44,7 @@ internal sealed class HttpRequestHead
 
     public string? InferenceHeaderContentLength { get; private set; }
 
-    /// <summary>The client sent <c>Expect: 100-continue</c>.</summary>
+    /// <summary>The client sent <c>Expect: 100-continue</c> in an HTTP/1.1 request.</summary>
     public bool ExpectContinue { get; private set; }
 
     /// <summary>The connection stays open after the response (HTTP/1.1 without "close", or HTTP/1.0 with "keep-alive").</summary>
@@ -166,7 +166,8 @@ internal sealed class HttpRequestHead
                     throw new HttpParseException(417, $"Expect '{Printable(value)}' is not supported; only 100-continue is.");
                 }
 
-                result.ExpectContinue = true;
+                // An HTTP/1.0 client knows no 1xx responses: the expectation is ignored (RFC 9110, 10.1.1).
+                result.ExpectContinue = result.IsHttp11;
             }
         }
 
@@ -244,15 +245,15 @@ internal sealed class HttpRequestHead
             }
         }
 
-        Method = Intern(method);
-        var question = target.IndexOf((byte)'?');
-        var path = question < 0 ? target : target[..question];
-        var hash = path.IndexOf((byte)'#');
-        if (hash >= 0)
+        // '#' may appear nowhere in a request target, the query included: a fragment after '?' is a fragment too.
+        if (target.IndexOf((byte)'#') >= 0)
         {
             throw new HttpParseException(400, "The request target has a fragment ('#'); fragments are not sent to servers.");
         }
 
+        Method = Intern(method);
+        var question = target.IndexOf((byte)'?');
+        var path = question < 0 ? target : target[..question];
         Path = Encoding.ASCII.GetString(path);
         Query = question < 0 ? null : Encoding.ASCII.GetString(target[(question + 1)..]);
     }
