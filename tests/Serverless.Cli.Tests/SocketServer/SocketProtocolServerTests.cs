@@ -781,13 +781,16 @@ public sealed class SocketProtocolServerTests
         used.Send(Get("/once"));
         Assert.Equal(200, used.ReadResponse().Status);
         using var silent = RawClient.Connect(server);
-        WaitUntil(() => server.ConnectionCount == 2, "both connections are admitted");
+        using var halfway = RawClient.Connect(server);
+        halfway.Send("GET /half HTTP/1.1\r\nHo");
+        WaitUntil(() => server.ConnectionCount == 3, "the three connections are admitted");
 
         var watch = Stopwatch.StartNew();
         await server.StopAsync(TimeSpan.FromSeconds(20)).WaitAsync(Patience);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"stop took {watch.ElapsedMilliseconds} ms with only idle connections");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"stop took {watch.ElapsedMilliseconds} ms with no request in flight");
         Assert.True(used.ClosedByServer(Patience));
         Assert.True(silent.ClosedByServer(Patience));
+        Assert.True(halfway.ClosedByServer(Patience));
         Assert.Equal(0, server.ConnectionCount);
 
         var refused = Assert.Throws<SocketException>(() => RawClient.Connect(endpoint).Dispose());
