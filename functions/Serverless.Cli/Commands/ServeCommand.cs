@@ -12,6 +12,9 @@ internal static class ServeCommand
     public const int DefaultPort = 8080;
     public const string DefaultHost = "127.0.0.1";
 
+    /// <summary>Environment variable giving the default of --http-server (sockets or kestrel).</summary>
+    public const string HttpServerVariable = "SERVERLESS_HTTP_SERVER";
+
     public static Command Create(CliConsole console, Option<bool> verbose)
     {
         var port = new Option<int>("--port", "-p")
@@ -36,8 +39,8 @@ internal static class ServeCommand
         };
         var httpServer = new Option<string>("--http-server")
         {
-            Description = "HTTP server in front of the models: 'sockets' (default; blocking sockets, one thread per connection, the lowest per-request cost and start-up) or 'kestrel' (ASP.NET Core's server, as the Azure handler and GPU server use).",
-            DefaultValueFactory = _ => "sockets",
+            Description = $"HTTP server in front of the models: 'sockets' (default; blocking sockets, one thread per connection, the lowest per-request cost and start-up) or 'kestrel' (ASP.NET Core's server, as the Azure handler and GPU server use). Default: ${HttpServerVariable}, else sockets.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(HttpServerVariable) is { Length: > 0 } value ? value.Trim().ToLowerInvariant() : "sockets",
         };
         httpServer.AcceptOnlyFromAmong("sockets", "kestrel");
         var models = CommonOptions.ModelsDir();
@@ -55,10 +58,18 @@ internal static class ServeCommand
                 ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
                 Store = CommonOptions.ResolveStore(parse.GetValue(store)),
                 Verbose = isVerbose,
-                HttpServer = parse.GetValue(httpServer) == "kestrel" ? HttpServerKind.Kestrel : HttpServerKind.Sockets,
             };
-            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options, console, ct), cancellationToken);
+            var server = parse.GetValue(httpServer);
+            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options with { HttpServer = ParseHttpServer(server) }, console, ct), cancellationToken);
         });
         return command;
     }
+
+    /// <summary>The option's value (or SERVERLESS_HTTP_SERVER's, which the parser does not check) as a kind.</summary>
+    internal static HttpServerKind ParseHttpServer(string? value) => value switch
+    {
+        "sockets" => HttpServerKind.Sockets,
+        "kestrel" => HttpServerKind.Kestrel,
+        _ => throw new CliUsageException($"The HTTP server '{value}' (from --http-server or {HttpServerVariable}) is not known: use sockets or kestrel."),
+    };
 }

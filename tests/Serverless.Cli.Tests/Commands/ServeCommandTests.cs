@@ -44,6 +44,50 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_UnknownHttpServer_FailsListingTheChoices()
+    {
+        var run = await CliRun.RunAsync(["serve", "--http-server", "nginx", "--port", "0", .. CliRun.RepoModels]);
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("nginx", run.Error);
+        Assert.Contains("sockets", run.Error);
+        Assert.Contains("kestrel", run.Error);
+    }
+
+    [Fact]
+    public async Task Serve_UnknownHttpServerInEnvironment_ExitsWithCode2NamingTheVariable()
+    {
+        var run = await CliProcess.RunAsync(new Dictionary<string, string?> { [ServeCommand.HttpServerVariable] = "nginx" }, "serve", "--port", "0");
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("'nginx'", run.Error);
+        Assert.Contains("SERVERLESS_HTTP_SERVER", run.Error);
+        Assert.DoesNotContain("   at ", run.Output + run.Error);
+    }
+
+    [Theory]
+    [InlineData("sockets", "Sockets")]
+    [InlineData("kestrel", "Kestrel")]
+    public void ParseHttpServer_KnownNames_MapToTheirKind(string name, string expected) =>
+        Assert.Equal(expected, ServeCommand.ParseHttpServer(name).ToString());
+
+    [Theory]
+    [InlineData("sockets")]
+    [InlineData("kestrel")]
+    public async Task Serve_PortInUse_EitherHttpServer_ExitsWithCode2SuggestingAnotherPort(string server)
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var run = await CliRun.RunAsync(["serve", "--http-server", server, "--port", port, .. CliRun.RepoModels]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains($"127.0.0.1:{port}", run.Error);
+        Assert.Contains("--port", run.Error);
+    }
+
+    [Fact]
     public async Task Serve_PortInUse_AsChildProcess_PrintsOneLineAndNoStackTraceAnywhere()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
