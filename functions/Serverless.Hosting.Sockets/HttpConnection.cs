@@ -288,6 +288,14 @@ internal sealed class HttpConnection
                 throw new HttpParseException(431, $"The request head is longer than {Options.MaxRequestHeadBytes} bytes.");
             }
 
+            // A head with bare LF line ends would never end in CRLFCRLF: refuse it now, not at the head timeout.
+            // Only the head's bytes not looked at before are scanned (what follows the head is body).
+            var headBytes = found < 0 ? unread.Length : headLength;
+            if (HasBareLineFeed(unread, Math.Min(searched, headBytes), headBytes))
+            {
+                throw new HttpParseException(400, "The request head has a line ending in a bare LF; end each line with CRLF.");
+            }
+
             if (found >= 0)
             {
                 return headLength;
@@ -334,6 +342,29 @@ internal sealed class HttpConnection
                 return -1;
             }
         }
+    }
+
+    /// <summary>True when <c>bytes[from..to]</c> has an LF not preceded by CR (the byte before <paramref name="from"/> counts).</summary>
+    private static bool HasBareLineFeed(ReadOnlySpan<byte> bytes, int from, int to)
+    {
+        while (from < to)
+        {
+            var lf = bytes[from..to].IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                return false;
+            }
+
+            from += lf;
+            if (from == 0 || bytes[from - 1] != (byte)'\r')
+            {
+                return true;
+            }
+
+            from++;
+        }
+
+        return false;
     }
 
     /// <summary>Receives more bytes into the buffer (moving the unread ones to its start first when needed); returns the count, 0 at end of stream.</summary>

@@ -451,6 +451,37 @@ public sealed class SocketProtocolServerTests
         AssertStillServing(server);
     }
 
+    [Theory]
+    [InlineData("GET / HTTP/1.1\nHost: test\n\n")]               // bare LF throughout, as printf | nc sends it
+    [InlineData("GET / HTTP/1.1\r\nHost: test\n\r\n")]           // one bare LF
+    [InlineData("\nGET / HTTP/1.1\r\nHost: test\r\n\r\n")]       // a bare LF as the empty line before the request
+    public async Task BareLineFeedInTheHead_Is400AtOnce(string request)
+    {
+        // The head would never end in CRLFCRLF: the refusal must not wait for the head timeout.
+        await using var server = Start(options: new SocketServerOptions { RequestHeadTimeout = TimeSpan.FromSeconds(20) });
+        using (var client = RawClient.Connect(server))
+        {
+            var watch = Stopwatch.StartNew();
+            client.Send(request);
+            var response = client.ReadResponse();
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"answered after {watch.ElapsedMilliseconds} ms");
+            AssertClosedAfterError(client, response, 400);
+            Assert.Contains("LF", response.Error, StringComparison.Ordinal);
+        }
+
+        AssertStillServing(server);
+    }
+
+    [Fact]
+    public async Task BareLineFeedsInTheBody_AreJustBytes()
+    {
+        await using var server = Start();
+        using var client = RawClient.Connect(server);
+        client.Send(Post("/lf", "a\nb\n\nc") + Get("/next"));
+        Assert.Equal("a\nb\n\nc", client.ReadResponse().Text);
+        Assert.Equal("/next", client.ReadResponse().Header("X-Path"));
+    }
+
     [Fact]
     public async Task HeadOverTheLimit_Unterminated_Is431()
     {
