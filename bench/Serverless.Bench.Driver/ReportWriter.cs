@@ -21,7 +21,9 @@ internal static class ReportWriter
             "the warm lanes were interleaved request by request, so load drift hits them alike. See bench/README.md for what each figure means.");
         Line(md);
         Line(md, $"Parts run: {(options.Only == "all" ? "all (cold start and warm latency)" : options.Only + " only (--only " + options.Only + ")")}; " +
-            $"micro-benchmarks: {(options.BdnResults is null ? "skipped" : "run")}. Warm requests were timed with the {r.Client}.");
+            $"micro-benchmarks: {(options.BdnResults is null ? "skipped" : "run")}; " +
+            $"Kestrel edge: {(r.OursKestrelName is null ? "skipped (BENCH_SKIP_KESTREL=1)" : "measured next to the default socket-server edge")}. " +
+            $"Warm requests were timed with the {r.Client}.");
         Line(md);
         WriteMachine(md, r);
         WriteTargets(md, r);
@@ -29,6 +31,7 @@ internal static class ReportWriter
         WriteWarm(md, r);
         WriteFloor(md, r);
         WriteBreakdown(md, r);
+        WriteEdges(md, r);
         WriteMicro(md, options);
         WriteCommands(md, r, options);
         return md.ToString();
@@ -76,17 +79,18 @@ internal static class ReportWriter
 
         foreach (var workload in r.Warm.Select(w => w.Workload).Distinct())
         {
-            var json = Find(r, workload, "serverless", "JSON");
-            var binary = Find(r, workload, "serverless", "binary");
-            var nodeJson = Find(r, workload, "Node", "JSON");
+            var json = Find(r, workload, r.OursName, "JSON");
+            var binary = Find(r, workload, r.OursName, "binary");
+            var nodeJson = FindNode(r, workload);
             Target(md, $"warm p50 JSON, ours / Node, {workload}", json.EndToEnd.Median / nodeJson.EndToEnd.Median, 0.3, "x");
             Target(md, $"binary overhead over raw Run, {workload} (e2e p50 / Run p50 - 1)", (binary.EndToEnd.Median / binary.RawRun!.Value.Median) - 1, 0.05, "%");
             Target(md, $"JSON overhead over raw Run, {workload} (e2e p50 / Run p50 - 1)", (json.EndToEnd.Median / json.RawRun!.Value.Median) - 1, 0.25, "%");
         }
 
         Line(md);
-        Line(md, "The targets are stated for text-direction 1x3x48x192 and for the lazy start (models load on first use); the text-detection rows and the MODEL_PRELOAD " +
-            "cold start are reported against the same thresholds for comparison.");
+        Line(md, "The targets are stated for text-direction 1x3x48x192 and for the default configuration (lazy start: models load on first use; the socket-server edge); " +
+            "the text-detection rows and the MODEL_PRELOAD cold start are reported against the same thresholds for comparison." +
+            (r.OursKestrelName is null ? "" : " The Kestrel edge rows are not targets: they are compared with the default edge under \"HTTP edge\" below."));
         if (r.OursCold.Count == 0 || r.Warm.Count == 0)
         {
             Line(md);
@@ -113,6 +117,7 @@ internal static class ReportWriter
         {
             ("serverless (published)", r.OursCold, r.OursFloor),
             ("serverless (published), MODEL_PRELOAD=text-direction (extra row)", r.OursPreloadCold, r.OursFloor),
+            ($"{r.OursKestrelName} (extra row)", r.OursKestrelCold, r.OursFloor),
             ("Node.js peer", r.NodeCold, r.NodeFloor),
         })
         {
@@ -131,16 +136,19 @@ internal static class ReportWriter
 
         Line(md);
         Line(md, "Each start is a new process and a new HTTP client; the port is polled every millisecond and the first accepted connection carries the request. " +
-            "One untimed start of each came first (page cache); the measured starts alternate ours (lazy), ours (MODEL_PRELOAD) and Node. " +
+            $"One untimed start of each came first (page cache); the measured starts alternate ours (lazy), ours (MODEL_PRELOAD){(r.OursKestrelCold.Count > 0 ? ", ours (Kestrel edge)" : "")} and Node. " +
             "CPU time is utime + stime of all the process's threads from /proc/<pid>/stat (10 ms ticks): on a loaded machine it shows the work done, where wall time also counts waiting for a core. " +
-            "The runtime floor is exec to exit of `serverless --version` (ours: .NET runtime, ReadyToRun, System.CommandLine) and `node -e \"\"`; both rows of ours share it.");
+            "The runtime floor is exec to exit of `serverless --version` (ours: .NET runtime, ReadyToRun, System.CommandLine) and `node -e \"\"`; all rows of ours share it. " +
+            "Ours (lazy) and ours (MODEL_PRELOAD) run the default HTTP edge, the blocking-socket server" +
+            (r.OursKestrelCold.Count > 0 ? "; the Kestrel edge row is the same binary with `SERVERLESS_HTTP_SERVER=kestrel` (lazy start)." : "."));
         Line(md);
-        var retries = r.OursPreloadCold.Sum(s => s.Retries) + r.OursCold.Sum(s => s.Retries) + r.NodeCold.Sum(s => s.Retries);
+        var retries = r.OursPreloadCold.Sum(s => s.Retries) + r.OursCold.Sum(s => s.Retries) + r.OursKestrelCold.Sum(s => s.Retries) + r.NodeCold.Sum(s => s.Retries);
         Line(md, "The MODEL_PRELOAD row starts ours with `MODEL_PRELOAD=text-direction`, so the model load begins at start-up instead of on the first request; " +
             "the clock still runs from exec to the first 200 OK of the same infer, whether the port opens before or after the load. " +
             "If the infer answers 503 (model still loading), the probe polls GET /v2/models/text-direction/versions/1/ready every 1 ms on the same connection until it stops answering 503, " +
             "then sends the infer again, and the clock keeps running; " +
-            (retries == 0 ? "no start answered 503 in this run." : $"503 answers before the 200 in this run: ours (lazy) {r.OursCold.Sum(s => s.Retries)}, ours (MODEL_PRELOAD) {r.OursPreloadCold.Sum(s => s.Retries)}, Node {r.NodeCold.Sum(s => s.Retries)}."));
+            (retries == 0 ? "no start answered 503 in this run." : $"503 answers before the 200 in this run: ours (lazy) {r.OursCold.Sum(s => s.Retries)}, ours (MODEL_PRELOAD) {r.OursPreloadCold.Sum(s => s.Retries)}, " +
+             $"ours (Kestrel edge) {r.OursKestrelCold.Sum(s => s.Retries)}, Node {r.NodeCold.Sum(s => s.Retries)}."));
         Line(md);
     }
 
@@ -169,7 +177,9 @@ internal static class ReportWriter
         Line(md, "Binary rows send the tensor as binary tensor data and ask for binary outputs; the Node peer speaks JSON only, as a hand-written handler would. " +
             "\"in-process infer\" is the protocol's InferRunner (parse, Run, write) in the driver process; \"raw Run\" is OnnxSession.Run over reused, preallocated values. " +
             "Both use the server's session settings and were timed in the same iterations as the HTTP requests. " +
-            $"Client: {r.Client}; a timed request runs from before the send to the last byte of the response body.");
+            $"Client: {r.Client}; a timed request runs from before the send to the last byte of the response body." +
+            (r.OursKestrelName is null ? "" : $" The \"{r.OursKestrelName}\" rows (text-direction only) are the same binary behind Kestrel (`SERVERLESS_HTTP_SERVER=kestrel`), " +
+                "timed in the same iterations; their in-process and raw Run columns repeat the default row's, since the code behind the edge is the same."));
         Line(md);
         Line(md, "Agreement of the outputs for the same input (max |ours - Node|): " +
             string.Join("; ", r.Agreement.Select(a => $"{a.Workload}: {a.MaxAbsDiff:G3}")) + ".");
@@ -208,18 +218,18 @@ internal static class ReportWriter
             return;
         }
 
-        var floor = r.Floors.FirstOrDefault(f => f.Server.Contains("serverless", StringComparison.Ordinal))?.Latency.Median;
+        var floor = r.Floors.FirstOrDefault(f => f.Server == r.OursName)?.Latency.Median;
         Line(md, "## Where the time goes (same-run Stopwatch breakdown, p50s)");
         Line(md);
         Line(md, "| workload | format | raw Run ms | codec ms (in-process - Run) | HTTP ms (e2e - in-process) | of which HTTP floor ms | HTTP beyond the floor ms | e2e ms | dominant overhead |");
         Line(md, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var w in r.Warm.Where(w => w.RawRun is not null))
+        foreach (var w in r.Warm.Where(w => w.Server == r.OursName && w.RawRun is not null))
         {
             var run = w.RawRun!.Value.Median;
             var codec = w.InProcess!.Value.Median - run;
             var http = w.EndToEnd.Median - w.InProcess.Value.Median;
             var dominant = Math.Abs(codec) >= Math.Abs(http) ? "codec"
-                : floor is not { } fixedCost ? "HTTP (Kestrel, loopback, body copy)"
+                : floor is not { } fixedCost ? "HTTP (HTTP stack, loopback, body copy)"
                 : fixedCost >= http - fixedCost ? "HTTP, mostly the fixed per-request floor"
                 : "HTTP, mostly beyond the floor (body transfer and copy)";
             var floorText = floor is { } f ? f.ToString("F3", CultureInfo.InvariantCulture) : "";
@@ -228,8 +238,62 @@ internal static class ReportWriter
         }
 
         Line(md);
-        Line(md, "Differences of medians, so a small negative value means \"within noise\". The HTTP floor is our server's readiness-route p50 from the table above " +
-            "(the same for every row). The micro-benchmarks below split the codec part further.");
+        Line(md, "Differences of medians, so a small negative value means \"within noise\". Rows of the default server only (socket-server edge). " +
+            "The HTTP floor is its readiness-route p50 from the table above (the same for every row). The micro-benchmarks below split the codec part further.");
+        Line(md);
+    }
+
+    private static void WriteEdges(StringBuilder md, BenchResults r)
+    {
+        Line(md, "## HTTP edge: socket server vs Kestrel (same run)");
+        Line(md);
+        if (r.OursKestrelName is not { } kestrel)
+        {
+            Line(md, "Skipped in this run (BENCH_SKIP_KESTREL=1).");
+            Line(md);
+            return;
+        }
+
+        Line(md, "| figure | socket server (default row) | Kestrel edge | Kestrel - socket server |");
+        Line(md, "| --- | --- | --- | --- |");
+        void Row(string figure, double sockets, double kestrelValue, string format, string unit) =>
+            Line(md, $"| {figure} | {sockets.ToString(format, CultureInfo.InvariantCulture)} | {kestrelValue.ToString(format, CultureInfo.InvariantCulture)} | " +
+                $"{(kestrelValue >= sockets ? "+" : "")}{(kestrelValue - sockets).ToString(format, CultureInfo.InvariantCulture)} {unit} |");
+
+        var workload = r.Warm.Where(w => w.Server == kestrel).Select(w => w.Workload).FirstOrDefault();
+        if (workload is not null)
+        {
+            foreach (var format in new[] { "JSON", "binary" })
+            {
+                if (TryFind(r, workload, r.OursName, format) is { } s && TryFind(r, workload, kestrel, format) is { } k)
+                {
+                    Row($"{workload} {format}, e2e p50 ms", s.EndToEnd.Median, k.EndToEnd.Median, "F3", "ms");
+                }
+            }
+        }
+
+        var socketFloor = r.Floors.FirstOrDefault(f => f.Server == r.OursName);
+        var kestrelFloor = r.Floors.FirstOrDefault(f => f.Server == kestrel);
+        if (socketFloor is not null && kestrelFloor is not null)
+        {
+            Row($"HTTP floor ({socketFloor.Route}) p50 ms", socketFloor.Latency.Median, kestrelFloor.Latency.Median, "F3", "ms");
+        }
+
+        if (r.OursCold.Count > 0 && r.OursKestrelCold.Count > 0)
+        {
+            Row("cold start, median ms (exec to first 200 OK)", Stats.Of(r.OursCold.Select(s => s.Milliseconds).ToList()).Median,
+                Stats.Of(r.OursKestrelCold.Select(s => s.Milliseconds).ToList()).Median, "F0", "ms");
+            Row("of which exec to port accepting, median ms", Stats.Of(r.OursCold.Select(s => s.AcceptMilliseconds).ToList()).Median,
+                Stats.Of(r.OursKestrelCold.Select(s => s.AcceptMilliseconds).ToList()).Median, "F0", "ms");
+            Row("cold-start peak RSS, median MB", Stats.Of(r.OursCold.Select(s => s.PeakRssKb / 1024.0).ToList()).Median,
+                Stats.Of(r.OursKestrelCold.Select(s => s.PeakRssKb / 1024.0).ToList()).Median, "F1", "MB");
+        }
+
+        Line(md);
+        Line(md, $"Rows \"{r.OursName}\" and \"{kestrel}\" of the tables above. Both columns are the same published binary with the same protocol handler, codec, session and model behind the edge " +
+            "(only `SERVERLESS_HTTP_SERVER` differs), timed in the same interleaved iterations and the same cold-start alternation, " +
+            "so the last column is the HTTP stack's own cost: per request for the warm rows, at start-up for the cold-start rows. " +
+            "Differences of medians: a few hundredths of a millisecond either way is noise.");
         Line(md);
     }
 
@@ -280,6 +344,12 @@ internal static class ReportWriter
         Line(md, r.NodeCommand);
         Line(md, "# cold start only, the extra MODEL_PRELOAD row");
         Line(md, r.OursPreloadCommand);
+        Line(md, r.OursKestrelCommand is null ? "# the Kestrel edge: skipped (BENCH_SKIP_KESTREL=1)" : "# the Kestrel edge (extra cold-start row; text-direction warm lanes and floor)");
+        if (r.OursKestrelCommand is not null)
+        {
+            Line(md, r.OursKestrelCommand);
+        }
+
         Line(md, "# driver");
         Line(md, options.DriverCommand);
         Line(md, options.BdnResults is null ? $"# micro-benchmarks: skipped ({options.BdnCommand})" : "# micro-benchmarks");
@@ -327,7 +397,14 @@ internal static class ReportWriter
     }
 
     private static WarmRow Find(BenchResults r, string workload, string server, string format) =>
-        r.Warm.First(w => w.Workload == workload && w.Server.Contains(server, StringComparison.Ordinal) && w.Format == format);
+        r.Warm.First(w => w.Workload == workload && w.Server == server && w.Format == format);
+
+    private static WarmRow? TryFind(BenchResults r, string workload, string? server, string format) =>
+        r.Warm.FirstOrDefault(w => w.Workload == workload && w.Server == server && w.Format == format);
+
+    // The Node peer has JSON rows only and no in-process columns.
+    private static WarmRow FindNode(BenchResults r, string workload) =>
+        r.Warm.First(w => w.Workload == workload && w.Server.StartsWith("Node", StringComparison.Ordinal) && w.Format == "JSON");
 
     private static void Target(StringBuilder md, string name, double value, double limit, string unit)
     {
