@@ -55,9 +55,9 @@ internal sealed class HttpConnection
         // usual buffer would otherwise fill it and read nothing more, which looks like the client closing.
         _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(BufferSize, Options.MaxRequestHeadBytes + 4));
         _response = new BufferedProtocolResponse();
-        _socket.SendTimeout = (int)Options.BodyTimeout.TotalMilliseconds;
         try
         {
+            _socket.SendTimeout = (int)Options.BodyTimeout.TotalMilliseconds;
             while (ServeOne())
             {
             }
@@ -141,7 +141,7 @@ internal sealed class HttpConnection
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.TimedOut || ex.SocketErrorCode == SocketError.WouldBlock)
         {
-            throw InferenceException.BadInput($"The request body stalled: no bytes for {Options.BodyTimeout.TotalSeconds:0} s.");
+            throw InferenceException.BadInput($"The request body stalled: no bytes for {Describe(Options.BodyTimeout)}.");
         }
     }
 
@@ -229,6 +229,7 @@ internal sealed class HttpConnection
         };
         var response = _response!;
         response.Clear();
+        var failed = false;
         try
         {
             _server.Handler(request, response, _server.Aborted).GetAwaiter().GetResult();
@@ -241,17 +242,17 @@ internal sealed class HttpConnection
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Options.HandlerFailed?.Invoke(ex);
+            failed = true;
+            Notify(Options.HandlerFailed, ex);
             response.Clear();
             WriteError(response, 500, "Internal server error while handling the request; the server log has the details.");
-            _body.TryDrain(0);
         }
 
         // Keep the connection only if the next request's start is known: the body was read to its end, or
-        // what is left of it is small enough to drop now.
-        var keepAlive = head.KeepAlive && !_server.Stopping && !_body.Broken && _body.TryDrain(MaxDrainBytes);
+        // what is left of it is small enough to drop now. After a handler failure it closes: its state is unknown.
+        var keepAlive = head.KeepAlive && !failed && !_server.Stopping && !_body.Broken && _body.TryDrain(MaxDrainBytes);
         Send(response, head, keepAlive);
-        Options.RequestCompleted?.Invoke(new RequestCompletion(head.Method, head.Path, response.StatusCode, Stopwatch.GetElapsedTime(started)));
+        Notify(Options.RequestCompleted, new RequestCompletion(head.Method, head.Path, response.StatusCode, Stopwatch.GetElapsedTime(started)));
         if (!keepAlive)
         {
             LingeringClose();
@@ -317,7 +318,7 @@ internal sealed class HttpConnection
                 wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
                 if (wait <= TimeSpan.Zero)
                 {
-                    throw new HttpParseException(408, $"The request head did not arrive within {Options.RequestHeadTimeout.TotalSeconds:0} s.");
+                    throw new HttpParseException(408, $"The request head did not arrive within {Describe(Options.RequestHeadTimeout)}.");
                 }
             }
 
@@ -333,7 +334,7 @@ internal sealed class HttpConnection
                     return -1;
                 }
 
-                throw new HttpParseException(408, $"The request head did not arrive within {Options.RequestHeadTimeout.TotalSeconds:0} s.");
+                throw new HttpParseException(408, $"The request head did not arrive within {Describe(Options.RequestHeadTimeout)}.");
             }
 
             if (read == 0)
@@ -399,7 +400,7 @@ internal sealed class HttpConnection
         response.Clear();
         WriteError(response, status, message);
         Send(response, head: null, keepAlive: false);
-        Options.RequestCompleted?.Invoke(new RequestCompletion("-", "-", status, TimeSpan.Zero));
+        Notify(Options.RequestCompleted, new RequestCompletion("-", "-", status, TimeSpan.Zero));
         LingeringClose();
     }
 
@@ -564,6 +565,31 @@ internal sealed class HttpConnection
         writer.WriteString("error", message);
         writer.WriteEndObject();
     }
+
+    /// <summary>Runs a host's hook; a hook that throws must not take the connection's thread (and the process) down.</summary>
+    private static void Notify<T>(Action<T>? hook, T value)
+    {
+        if (hook is null)
+        {
+            return;
+        }
+
+        try
+        {
+            hook(value);
+        }
+#pragma warning disable CA1031 // A logging hook's failure is not the client's problem; there is nowhere better to report it.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>A timeout for a message: "30 s", or "250 ms" below a second.</summary>
+    internal static string Describe(TimeSpan timeout) =>
+        timeout < TimeSpan.FromSeconds(1)
+            ? string.Create(CultureInfo.InvariantCulture, $"{timeout.TotalMilliseconds:0} ms")
+            : string.Create(CultureInfo.InvariantCulture, $"{timeout.TotalSeconds:0.#} s");
 
     private void ShutdownQuietly()
     {

@@ -125,7 +125,12 @@ internal sealed class HttpRequestHead
             }
             else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
             {
-                if (chunked || !Ascii.EqualsIgnoreCase(value, "chunked"u8))
+                if (chunked)
+                {
+                    throw new HttpParseException(400, "The request has Transfer-Encoding twice; send 'Transfer-Encoding: chunked' once.");
+                }
+
+                if (!Ascii.EqualsIgnoreCase(value, "chunked"u8))
                 {
                     throw new HttpParseException(501, $"Transfer-Encoding '{Printable(value)}' is not supported; send the body with Content-Length or as 'chunked' alone.");
                 }

@@ -55,6 +55,9 @@ public sealed class SocketProtocolServer : IAsyncDisposable
     private readonly HashSet<HttpConnection> _connections = [];
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>How long a stop waits, after cancelling, for handlers that are still running.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(5);
+
     private volatile bool _stopping;
     private int _stopped;
 
@@ -109,6 +112,14 @@ public sealed class SocketProtocolServer : IAsyncDisposable
             throw new ArgumentException("MaxConnections must be at least 1 and MaxRequestHeadBytes at least 256.", nameof(options));
         }
 
+        foreach (var (name, timeout) in new[] { ("KeepAliveTimeout", options.KeepAliveTimeout), ("RequestHeadTimeout", options.RequestHeadTimeout), ("BodyTimeout", options.BodyTimeout) })
+        {
+            if (timeout <= TimeSpan.Zero || timeout.TotalMilliseconds > int.MaxValue)
+            {
+                throw new ArgumentException($"{name} must be positive and at most {int.MaxValue} ms, not {timeout}.", nameof(options));
+            }
+        }
+
         var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -134,7 +145,7 @@ public sealed class SocketProtocolServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
         {
-            await _allClosed.Task.ConfigureAwait(false);
+            await Task.WhenAny(_allClosed.Task, Task.Delay(drain + AbortGrace)).ConfigureAwait(false);
             return;
         }
 
@@ -168,7 +179,8 @@ public sealed class SocketProtocolServer : IAsyncDisposable
                 connection.Abort();
             }
 
-            await _allClosed.Task.ConfigureAwait(false);
+            // A handler that ignores its cancellation keeps its (background) thread; the stop does not wait for it forever.
+            await Task.WhenAny(_allClosed.Task, Task.Delay(AbortGrace)).ConfigureAwait(false);
         }
     }
 
@@ -211,7 +223,17 @@ public sealed class SocketProtocolServer : IAsyncDisposable
                 continue;
             }
 
-            socket.NoDelay = true;
+            try
+            {
+                socket.NoDelay = true;
+            }
+            catch (SocketException)
+            {
+                // Reset before we got to it (some systems refuse the option then): nothing to serve.
+                socket.Dispose();
+                continue;
+            }
+
             var connection = new HttpConnection(this, socket);
             bool admitted;
             lock (_connections)

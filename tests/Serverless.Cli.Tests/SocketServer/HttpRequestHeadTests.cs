@@ -357,6 +357,14 @@ public sealed class HttpRequestHeadTests
     }
 
     [Fact]
+    public void ChunkedTwice_Is400SayingTwice()
+    {
+        var refused = Refused("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked");
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("twice", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ChunkedInHttp10_Is400()
     {
         Assert.Equal(400, Refused("POST / HTTP/1.0\r\nTransfer-Encoding: chunked").Status);
