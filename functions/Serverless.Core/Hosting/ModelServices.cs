@@ -96,6 +96,7 @@ public sealed class ModelServices : IDisposable
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             SessionSettings = options.SessionSettings,
             TimeProvider = options.TimeProvider,
+            OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory) : null,
         });
         return new ModelServices(settings, store, cache, registry);
     }

@@ -15,6 +15,8 @@ namespace Serverless.Core.Hosting;
 /// <item><term>MODEL_MEMORY_BUDGET_MB</term><description>Memory for loaded sessions. Default: 70% of the memory the container grants,
 /// leaving the rest for request buffers and the runtime.</description></item>
 /// <item><term>MODEL_PRELOAD</term><description>Comma-separated model names loaded at start-up, or * for all. Default: none.</description></item>
+/// <item><term>MODEL_GRAPH_CACHE</term><description>on (default) or off: keep ONNX Runtime's optimized graph of each model under
+/// MODEL_CACHE_DIR/optimized, keyed by model, ORT version and CPU, so later loads on this machine skip graph optimization.</description></item>
 /// <item><term>MODEL_NAME</term><description>Per-model functions: the one model this process serves; others answer 404.</description></item>
 /// <item><term>SERVERLESS_MODELS_DIR</term><description>Folder of &lt;name&gt;/model.json manifests, or of bare *.onnx files.
 /// Default: ./models when it holds manifests, else the manifests published in the store (&lt;name&gt;/model.json keys).</description></item>
@@ -43,6 +45,12 @@ public sealed record ServerlessSettings
     /// <summary>Folder of manifests or bare .onnx files, or null to read manifests from the store.</summary>
     public string? ModelsDirectory { get; init; }
 
+    /// <summary>MODEL_GRAPH_CACHE: keep ORT's optimized graphs under <see cref="OptimizedGraphDirectory"/>.</summary>
+    public bool GraphCache { get; init; } = true;
+
+    /// <summary>Where optimized graphs are kept: <c>optimized</c> under the cache directory.</summary>
+    public string OptimizedGraphDirectory => Path.Combine(CacheDirectory, "optimized");
+
     /// <summary>Running inside AWS Lambda.</summary>
     public bool OnLambda { get; init; }
 
@@ -69,6 +77,13 @@ public sealed record ServerlessSettings
             throw Invalid("MODEL_NAME", modelName, "a model name: lowercase letters, digits, '-', '_' and '.', e.g. text-direction");
         }
 
+        var graphCache = Trimmed(environment, "MODEL_GRAPH_CACHE")?.ToLowerInvariant() switch
+        {
+            null or "on" or "1" or "true" or "yes" => true,
+            "off" or "0" or "false" or "no" => false,
+            var other => throw Invalid("MODEL_GRAPH_CACHE", other, "on or off"),
+        };
+
         var modelsDir = Trimmed(environment, "SERVERLESS_MODELS_DIR");
         if (modelsDir is not null)
         {
@@ -93,6 +108,7 @@ public sealed record ServerlessSettings
             ModelName = modelName,
             ModelsDirectory = modelsDir,
             OnLambda = onLambda,
+            GraphCache = graphCache,
         };
     }
 

@@ -275,7 +275,9 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
         {
             var artifact = await _artifacts.GetAsync(entry.Manifest, entry.Version, _lifetime.Token).ConfigureAwait(false);
             _lifetime.Token.ThrowIfCancellationRequested();
-            session = _factory.Create(entry.Manifest.Name, artifact.Path, _options.SessionSettings);
+            session = _options.OptimizedGraphs is { } graphs
+                ? graphs.Create(_factory, entry.Manifest.Name, artifact, _options.SessionSettings)
+                : _factory.Create(entry.Manifest.Name, artifact.Path, _options.SessionSettings);
             var loaded = new LoadedModel(entry, session, _options.EstimateBytes(entry.Manifest, entry.Version));
             var disposeNow = new List<LoadedModel>();
             lock (_gate)

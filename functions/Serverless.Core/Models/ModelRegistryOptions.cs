@@ -28,5 +28,8 @@ public sealed record ModelRegistryOptions
     /// ONNX Runtime holding the initializers once as weights and again in optimized or pre-packed form (plus
     /// arena growth on the first runs). Replace it when a model is known to need more.
     /// </summary>
+    /// <summary>Keeps ORT's optimized graphs so later loads skip optimization (see <see cref="Models.OptimizedGraphCache"/>); null for none.</summary>
+    public OptimizedGraphCache? OptimizedGraphs { get; init; }
+
     public Func<ModelManifest, ModelVersionManifest, long> EstimateBytes { get; init; } = static (_, v) => 2 * v.Size;
 }

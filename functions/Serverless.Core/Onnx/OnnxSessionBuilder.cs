@@ -139,6 +139,10 @@ internal static unsafe class OnnxSessionBuilder
             {
                 OrtErrors.ThrowIfError(api->SetOptimizedModelFilePath(o, path), "setting the optimized model path", model);
             }
+
+            // Saving a fully optimized graph makes ORT warn that it is hardware-specific; callers ask for it on
+            // purpose (the optimized-graph cache keys it by CPU), so only errors are logged for this session.
+            OrtErrors.ThrowIfError(api->SetSessionLogSeverityLevel(o, 3), "setting the log severity", model);
         }
 
         provider = CpuProvider;

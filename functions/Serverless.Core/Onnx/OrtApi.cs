@@ -111,7 +111,7 @@ internal unsafe struct OrtApi
     public delegate* unmanaged[Cdecl]<OrtSessionOptions*, OrtStatus*> DisableCpuMemArena; // 19
     public delegate* unmanaged[Cdecl]<OrtSessionOptions*, byte*, OrtStatus*> SetSessionLogId; // 20
     public nint SetSessionLogVerbosityLevel; // 21, unused
-    public nint SetSessionLogSeverityLevel; // 22, unused
+    public delegate* unmanaged[Cdecl]<OrtSessionOptions*, int, OrtStatus*> SetSessionLogSeverityLevel; // 22
     public delegate* unmanaged[Cdecl]<OrtSessionOptions*, int, OrtStatus*> SetSessionGraphOptimizationLevel; // 23
     public delegate* unmanaged[Cdecl]<OrtSessionOptions*, int, OrtStatus*> SetIntraOpNumThreads; // 24
     public delegate* unmanaged[Cdecl]<OrtSessionOptions*, int, OrtStatus*> SetInterOpNumThreads; // 25

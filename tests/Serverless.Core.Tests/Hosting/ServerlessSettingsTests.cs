@@ -18,6 +18,21 @@ public sealed class ServerlessSettingsTests
         Assert.Null(settings.ModelName);
         Assert.Null(settings.ModelsDirectory);
         Assert.False(settings.OnLambda);
+        Assert.True(settings.GraphCache);
+        Assert.Equal("/home/user/.cache/serverless/models/optimized", settings.OptimizedGraphDirectory);
+    }
+
+    [Theory]
+    [InlineData("off", false)]
+    [InlineData("0", false)]
+    [InlineData("FALSE", false)]
+    [InlineData("on", true)]
+    [InlineData(" yes ", true)]
+    public void FromEnvironment_ModelGraphCache_SwitchesTheCache(string value, bool expected)
+    {
+        var settings = ServerlessSettings.FromEnvironment(new FakeEnvironment().With("MODEL_GRAPH_CACHE", value));
+
+        Assert.Equal(expected, settings.GraphCache);
     }
 
     [Fact]
@@ -79,6 +94,7 @@ public sealed class ServerlessSettingsTests
     [InlineData("MODEL_NAME", "../x")]
     [InlineData("MODEL_NAME", "UPPER")]
     [InlineData("SERVERLESS_MODELS_DIR", "/does/not/exist")]
+    [InlineData("MODEL_GRAPH_CACHE", "maybe")]
     public void FromEnvironment_WithAnInvalidValue_ThrowsNamingTheVariableAndValue(string variable, string value)
     {
         var error = Assert.Throws<InferenceException>(() => ServerlessSettings.FromEnvironment(new FakeEnvironment().With(variable, value)));
