@@ -21,7 +21,7 @@ internal sealed record BenchResults
 
     public required string NodeCommand { get; init; }
 
-    public required string OursPreloadCommand { get; init; }
+    public required string OursNoGraphCacheCommand { get; init; }
 
     public required int IntraOpThreads { get; init; }
 
@@ -29,8 +29,8 @@ internal sealed record BenchResults
 
     public required IReadOnlyList<ColdStartSample> NodeCold { get; init; }
 
-    /// <summary>Ours started with MODEL_PRELOAD=text-direction (an extra row; the target compares the lazy start).</summary>
-    public required IReadOnlyList<ColdStartSample> OursPreloadCold { get; init; }
+    /// <summary>Ours started with MODEL_GRAPH_CACHE=off (an extra row: every start optimizes the graph, as a first start does).</summary>
+    public required IReadOnlyList<ColdStartSample> OursNoGraphCacheCold { get; init; }
 
     /// <summary>The default row's server name (socket-server edge, lazy start): the targets and the breakdown use only its rows.</summary>
     public required string OursName { get; init; }
