@@ -84,7 +84,7 @@ public static class ModelCatalog
         ModelManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize(json, ModelManifestJsonContext.Default.ModelManifest);
+            manifest = ModelManifestReader.Read(json.ToArray());
         }
         catch (JsonException e)
         {

@@ -139,8 +139,33 @@ public sealed class ProtocolHandler
             headerLength = parsed;
         }
 
-        using var body = await RequestBodyReader.ReadAsync(request.Body, request.ContentLength, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
-        using var lease = await _repository.AcquireAsync(manifest.Name, route.Version, cancellationToken).ConfigureAwait(false);
+        // Start (or join) the model's load before reading the body, so that on a cold start the body's transfer and the
+        // load overlap. The body's errors still come first; a lease acquired for a request that then fails is released.
+        ValueTask<ModelLease> acquiring;
+        try
+        {
+            acquiring = _repository.AcquireAsync(manifest.Name, route.Version, cancellationToken);
+        }
+#pragma warning disable CA1031 // Held and rethrown by the await below, after the body (as when the two ran in order).
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            acquiring = ValueTask.FromException<ModelLease>(e);
+        }
+
+        RequestBodyReader body;
+        try
+        {
+            body = await RequestBodyReader.ReadAsync(request.Body, request.ContentLength, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReleaseWhenAcquired(acquiring);
+            throw;
+        }
+
+        using var bodyScope = body;
+        using var lease = await acquiring.ConfigureAwait(false);
         var result = _runner.Infer(lease.Session, manifest.Name, lease.Version.Version, body.Span, headerLength, response.Body, cancellationToken);
         response.StatusCode = 200;
         if (result.HasBinary)
@@ -152,6 +177,30 @@ public sealed class ProtocolHandler
         {
             response.ContentType = ProtocolContentTypes.Json;
         }
+    }
+
+    /// <summary>Disposes the lease of an acquisition nobody will await (its request failed first), whenever it completes.</summary>
+    private static void ReleaseWhenAcquired(ValueTask<ModelLease> acquiring)
+    {
+        if (acquiring.IsCompletedSuccessfully)
+        {
+            acquiring.Result.Dispose();
+            return;
+        }
+
+        _ = acquiring.AsTask().ContinueWith(
+            static t =>
+            {
+                if (t.IsCompletedSuccessfully)
+                {
+                    t.Result.Dispose();
+                }
+                else
+                {
+                    _ = t.Exception;
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task WriteModelMetadataAsync(ProtocolRoute route, IProtocolResponse response, CancellationToken cancellationToken)

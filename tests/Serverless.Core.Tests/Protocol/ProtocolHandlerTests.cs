@@ -1,4 +1,5 @@
 using System.Text;
+using Serverless.Core.Inference;
 using Serverless.Core.Errors;
 using Serverless.Core.Models;
 using Serverless.Core.Protocol;
@@ -298,5 +299,112 @@ public class ProtocolHandlerTests
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>
+/// On a cold start the model's load and the request body's transfer overlap: the handler starts (or joins) the load
+/// before it reads the body, and a request whose body then fails releases the lease it was given.
+/// </summary>
+public sealed class ProtocolHandlerColdStartTests
+{
+    [Fact]
+    public async Task Infer_StartsTheModelLoadBeforeTheBodyHasArrived()
+    {
+        var source = new Serverless.Core.Tests.Models.Fakes.FakeArtifactSource();
+        using var registry = new ModelRegistry([Serverless.Core.Tests.Models.Fakes.TestManifests.Create("m")], source, new EchoFactory());
+        var body = new WaitingBody(Encoding.UTF8.GetBytes("{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}"), () => source.Calls > 0);
+        var request = new ProtocolRequest("POST", "/v2/models/m/infer", body) { ContentType = "application/json" };
+        using var response = new BufferedProtocolResponse();
+
+        await new ProtocolHandler(registry).HandleAsync(request, response);
+
+        Assert.True(body.LoadHadStarted, "the body was read before the model's load began");
+        Assert.Equal(200, response.StatusCode);
+        Assert.Contains("\"data\":[1,2,3]", Encoding.UTF8.GetString(response.BodyMemory.Span), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Infer_BodyTooLarge_ReleasesTheLeaseItWasGiven()
+    {
+        var source = new Serverless.Core.Tests.Models.Fakes.FakeArtifactSource();
+        var factory = new EchoFactory();
+        using var registry = new ModelRegistry([Serverless.Core.Tests.Models.Fakes.TestManifests.Create("m")], source, factory);
+        var handler = new ProtocolHandler(registry, new ProtocolOptions { MaxRequestBytes = 16 });
+
+        var reply = await handler.SendJsonAsync("/v2/models/m/infer", "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}");
+
+        Assert.Equal(413, reply.Status);
+
+        // The lease taken for the refused request is given back: unloading waits for no one.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (registry.GetStatus("m").State != ModelState.Ready && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(ModelState.Ready, registry.GetStatus("m").State);
+        await registry.UnloadAsync("m", CancellationToken.None);
+
+        // With no lease left, unloading disposes the session at once; a leaked lease would keep it alive.
+        var session = Assert.Single(factory.Sessions);
+        Assert.True(session.Disposed, "the refused request's lease was never released");
+    }
+
+    private sealed class EchoFactory : IInferenceSessionFactory
+    {
+        public List<TrackedSession> Sessions { get; } = [];
+
+        public IInferenceSession Create(string modelName, string modelPath, Serverless.Core.Inference.SessionSettings settings)
+        {
+            var session = new TrackedSession(new EchoSession(("x", TensorElementType.Float, [-1, 3])));
+            lock (Sessions)
+            {
+                Sessions.Add(session);
+            }
+
+            return session;
+        }
+
+        public IInferenceSession Create(string modelName, ReadOnlySpan<byte> modelBytes, Serverless.Core.Inference.SessionSettings settings) =>
+            Create(modelName, "bytes", settings);
+    }
+
+    private sealed class TrackedSession(EchoSession inner) : IInferenceSession
+    {
+        public bool Disposed { get; private set; }
+
+        public IReadOnlyList<TensorSpec> Inputs => inner.Inputs;
+
+        public IReadOnlyList<TensorSpec> Outputs => inner.Outputs;
+
+        public string ExecutionProvider => inner.ExecutionProvider;
+
+        public void Run(ReadOnlySpan<HostTensor> inputs, ReadOnlySpan<int> outputIndices, Span<IOutputTensor?> results, CancellationToken cancellationToken = default) =>
+            inner.Run(inputs, outputIndices, results, cancellationToken);
+
+        public void Dispose() => Disposed = true;
+    }
+
+    /// <summary>A body that holds its bytes back until a condition holds (or 10 s pass), and says whether it held.</summary>
+    private sealed class WaitingBody(byte[] bytes, Func<bool> condition) : MemoryStream(bytes, writable: false)
+    {
+        public bool LoadHadStarted { get; private set; }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (Position == 0)
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (!condition() && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(5, cancellationToken);
+                }
+
+                LoadHadStarted = condition();
+            }
+
+            return await base.ReadAsync(buffer, cancellationToken);
+        }
     }
 }
