@@ -12,6 +12,9 @@ internal static class ServeCommand
     public const int DefaultPort = 8080;
     public const string DefaultHost = "127.0.0.1";
 
+    /// <summary>Environment variable giving the default of --log-level.</summary>
+    public const string LogLevelVariable = "SERVERLESS_LOG_LEVEL";
+
     /// <summary>Environment variable giving the default of --http-server (sockets or kestrel).</summary>
     public const string HttpServerVariable = "SERVERLESS_HTTP_SERVER";
 
@@ -43,10 +46,15 @@ internal static class ServeCommand
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(HttpServerVariable) is { Length: > 0 } value ? value.Trim().ToLowerInvariant() : "sockets",
         };
         httpServer.AcceptOnlyFromAmong("sockets", "kestrel");
+        var logLevel = new Option<string>("--log-level")
+        {
+            Description = $"Lowest level logged: debug, information (default: one line per request), warning (no per-request lines) or error. Default: ${LogLevelVariable}, else information (debug with --verbose).",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(LogLevelVariable) is { Length: > 0 } value ? value.Trim().ToLowerInvariant() : string.Empty,
+        };
         var models = CommonOptions.ModelsDir();
         var store = CommonOptions.Store();
 
-        var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, httpServer, models, store };
+        var command = new Command("serve", "Serve every model over HTTP (Open Inference Protocol v2).") { port, host, httpServer, logLevel, models, store };
         command.SetAction((parse, cancellationToken) =>
         {
             StartupTrace.Mark("serve command started");
@@ -60,7 +68,8 @@ internal static class ServeCommand
                 Verbose = isVerbose,
             };
             var server = parse.GetValue(httpServer);
-            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options with { HttpServer = ParseHttpServer(server) }, console, ct), cancellationToken);
+            var level = parse.GetValue(logLevel);
+            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options with { HttpServer = ParseHttpServer(server), LogLevel = ParseLogLevel(level) }, console, ct), cancellationToken);
         });
         return command;
     }
@@ -71,5 +80,16 @@ internal static class ServeCommand
         "sockets" => HttpServerKind.Sockets,
         "kestrel" => HttpServerKind.Kestrel,
         _ => throw new CliUsageException($"The HTTP server '{value}' (from --http-server or {HttpServerVariable}) is not known: use sockets or kestrel."),
+    };
+
+    /// <summary>--log-level's (or SERVERLESS_LOG_LEVEL's) value; empty for the default.</summary>
+    internal static Microsoft.Extensions.Logging.LogLevel? ParseLogLevel(string? value) => value switch
+    {
+        null or "" => null,
+        "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+        "information" or "info" => Microsoft.Extensions.Logging.LogLevel.Information,
+        "warning" or "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
+        "error" => Microsoft.Extensions.Logging.LogLevel.Error,
+        _ => throw new CliUsageException($"The log level '{value}' (from --log-level or {LogLevelVariable}) is not known: use debug, information, warning or error."),
     };
 }

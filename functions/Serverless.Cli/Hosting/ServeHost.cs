@@ -92,7 +92,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
         var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken), cancellationToken);
 
-        var log = new ServeLog(console.Output, options.Verbose);
+        var log = new ServeLog(console.Output, options.Verbose, options.LogLevel);
         var logger = log.CreateLogger("serverless");
         var handler = componentsTask.ContinueWith(
             static t => t.Result.Handler, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);

@@ -18,6 +18,7 @@ internal sealed class ServeLog : ILoggerFactory, IAsyncDisposable
     private const int QueueLength = 1024;
     private readonly TextWriter _output;
     private readonly bool _verbose;
+    private readonly LogLevel? _ours;
     private readonly Channel<string> _lines = Channel.CreateBounded<string>(new BoundedChannelOptions(QueueLength)
     {
         SingleReader = true,
@@ -26,11 +27,15 @@ internal sealed class ServeLog : ILoggerFactory, IAsyncDisposable
 
     private readonly Task _writer;
 
-    public ServeLog(TextWriter output, bool verbose)
+    /// <param name="output">Where lines go (the command's output).</param>
+    /// <param name="verbose">--verbose: Debug for our category, Information for Microsoft.*.</param>
+    /// <param name="minimum">--log-level: the lowest level our category logs at (Warning drops the per-request lines); null for the default.</param>
+    public ServeLog(TextWriter output, bool verbose, LogLevel? minimum = null)
     {
         // Shared with the banner and shutdown lines; Console.Out already is synchronized, test writers are not.
         _output = TextWriter.Synchronized(output);
         _verbose = verbose;
+        _ours = minimum;
         _writer = Task.Run(WriteLinesAsync);
     }
 
@@ -39,6 +44,11 @@ internal sealed class ServeLog : ILoggerFactory, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(category);
         var microsoft = category.StartsWith("Microsoft", StringComparison.Ordinal) || category.StartsWith("System", StringComparison.Ordinal);
+        if (_ours is { } chosen)
+        {
+            return microsoft && !_verbose ? (LogLevel)Math.Max((int)chosen, (int)LogLevel.Warning) : chosen;
+        }
+
         return (microsoft, _verbose) switch
         {
             (true, false) => LogLevel.Warning,

@@ -18,6 +18,9 @@ internal sealed record ServeOptions
 
     public bool Verbose { get; init; }
 
+    /// <summary>--log-level / SERVERLESS_LOG_LEVEL: the lowest level serve logs at; null for Information (Debug with --verbose).</summary>
+    public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; init; }
+
     /// <summary>The HTTP server in front of the protocol handler.</summary>
     public HttpServerKind HttpServer { get; init; } = HttpServerKind.Sockets;
 

@@ -66,6 +66,27 @@ public sealed class ServeCommandTests
     }
 
     [Theory]
+    [InlineData("", null)]
+    [InlineData("debug", "Debug")]
+    [InlineData("info", "Information")]
+    [InlineData("information", "Information")]
+    [InlineData("warning", "Warning")]
+    [InlineData("error", "Error")]
+    public void ParseLogLevel_KnownNames_MapToTheirLevel(string name, string? expected) =>
+        Assert.Equal(expected, ServeCommand.ParseLogLevel(name)?.ToString());
+
+    [Fact]
+    public async Task Serve_UnknownLogLevel_ExitsWithCode2ListingTheChoices()
+    {
+        var run = await CliRun.RunAsync(["serve", "--log-level", "loud", "--port", "0", .. CliRun.RepoModels]);
+
+        Assert.Equal(ExitCodes.Usage, run.ExitCode);
+        Assert.Contains("'loud'", run.Error);
+        Assert.Contains("warning", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
+    [Theory]
     [InlineData("sockets", "Sockets")]
     [InlineData("kestrel", "Kestrel")]
     public void ParseHttpServer_KnownNames_MapToTheirKind(string name, string expected) =>

@@ -38,6 +38,34 @@ public sealed class ServeLogTests
         Assert.True(log.CreateLogger(category).IsEnabled(expected));
     }
 
+    [Theory]
+    [InlineData("serverless", false, LogLevel.Warning, LogLevel.Warning)]
+    [InlineData("serverless", true, LogLevel.Error, LogLevel.Error)]
+    [InlineData("serverless", false, LogLevel.Debug, LogLevel.Debug)]
+    [InlineData("Microsoft.AspNetCore.Server.Kestrel", false, LogLevel.Debug, LogLevel.Warning)]
+    [InlineData("Microsoft.AspNetCore.Server.Kestrel", false, LogLevel.Error, LogLevel.Error)]
+    [InlineData("Microsoft.AspNetCore.Server.Kestrel", true, LogLevel.Debug, LogLevel.Debug)]
+    public void MinimumLevel_WithALogLevel_OursFollowsIt_FrameworkNeverBelowWarningUnlessVerbose(string category, bool verbose, LogLevel chosen, LogLevel expected)
+    {
+        using var log = new ServeLog(TextWriter.Null, verbose, chosen);
+
+        Assert.Equal(expected, log.MinimumLevel(category));
+    }
+
+    [Fact]
+    public async Task LogLevelWarning_DropsTheRequestLines()
+    {
+        var output = new StringWriter();
+        var log = new ServeLog(output, verbose: false, LogLevel.Warning);
+        var logger = log.CreateLogger("serverless");
+        logger.Log(LogLevel.Information, new EventId(1), 0, null, static (_, _) => "POST /v2/models/m/infer 200 1.0 ms");
+        logger.Log(LogLevel.Warning, new EventId(3), 0, null, static (_, _) => "MODEL_PRELOAD: m failed");
+        await log.DisposeAsync();
+
+        Assert.DoesNotContain("POST", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("warn: serverless[3] MODEL_PRELOAD: m failed", output.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Dispose_WritesEveryQueuedLineInOrder()
     {
