@@ -2,8 +2,9 @@
 // response to each request on one keep-alive loopback connection, TCP_NODELAY, 3000 timed round trips after
 // 200 untimed ones; server in another process or a thread of the same one.
 //   gcc -O2 -o /tmp/loopback-floor bench/tools/loopback-floor.c -lpthread && /tmp/loopback-floor process
-// On 2026-11-22 (2-core EPYC VM): p50 0.074-0.081 ms either way, i.e. 5.6 % of text-direction's 1.3 ms Run
-// before any HTTP parsing, codec or model work.
+// On 2026-11-22 (2-core EPYC VM): p50 0.074-0.090 ms either way in 12 of 13 runs (5.6-6.7 % of text-direction's
+// 1.3 ms Run, before any HTTP parsing, codec or model work); one run gave 0.016 ms, when the scheduler kept
+// client and server on one core (no cross-core wake-up).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
