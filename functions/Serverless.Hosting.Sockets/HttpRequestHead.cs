@@ -92,12 +92,9 @@ internal sealed class HttpRequestHead
             }
 
             var name = line[..colon];
-            foreach (var b in name)
+            if (!IsToken(name))
             {
-                if (!IsTokenChar(b))
-                {
-                    throw new HttpParseException(400, $"The header name '{Printable(name)}' has a character headers may not contain (whitespace before ':' included).");
-                }
+                throw new HttpParseException(400, $"The header name '{Printable(name)}' has a character headers may not contain (whitespace before ':' included).");
             }
 
             var value = line[(colon + 1)..].Trim(" \t"u8);
@@ -209,12 +206,9 @@ internal sealed class HttpRequestHead
         }
 
         var method = line[..firstSpace];
-        foreach (var b in method)
+        if (!IsToken(method))
         {
-            if (!IsTokenChar(b))
-            {
-                throw new HttpParseException(400, $"The method '{Printable(method)}' is not an HTTP token.");
-            }
+            throw new HttpParseException(400, $"The method '{Printable(method)}' is not an HTTP token.");
         }
 
         var afterMethod = line[(firstSpace + 1)..];
@@ -281,6 +275,20 @@ internal sealed class HttpRequestHead
         foreach (var b in value)
         {
             if (b is < (byte)'0' or > (byte)'9')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Every byte is an RFC 9110 tchar (method and header names).</summary>
+    private static bool IsToken(ReadOnlySpan<byte> bytes)
+    {
+        foreach (var b in bytes)
+        {
+            if (!IsTokenChar(b))
             {
                 return false;
             }
