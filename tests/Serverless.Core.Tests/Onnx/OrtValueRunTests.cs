@@ -158,10 +158,20 @@ public class OrtValueRunTests
         using var x = new HostTensor();
         x.Initialize("x", TensorElementType.Float, [256, 256]);
         x.GetSpan<float>().Fill(1f);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
+        using var cts = new CancellationTokenSource();
+
+        // Cancelled from a thread of its own, not a CancellationTokenSource timer: a timer's callback waits for a
+        // thread-pool thread, which the rest of the suite running in parallel can keep busy past the whole run.
+        var canceller = new Thread(() =>
+        {
+            Thread.Sleep(150);
+            cts.Cancel();
+        }) { IsBackground = true };
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        canceller.Start();
         Assert.ThrowsAny<OperationCanceledException>(() => session.Run([x], [0], new IOutputTensor?[1], cts.Token));
         watch.Stop();
+        canceller.Join();
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"cancellation took {watch.Elapsed}");
 
         // The session is still usable afterwards.
