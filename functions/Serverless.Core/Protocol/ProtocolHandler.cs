@@ -140,7 +140,9 @@ public sealed class ProtocolHandler
         }
 
         // Start (or join) the model's load before reading the body, so that on a cold start the body's transfer and the
-        // load overlap. The body's errors still come first; a lease acquired for a request that then fails is released.
+        // load overlap. A declared size over the limit is refused first, so it starts no load; the body's other errors
+        // still come before the load's; a lease acquired for a request that then fails is released.
+        RequestBodyReader.ThrowIfDeclaredTooLarge(request.ContentLength, _options.MaxRequestBytes);
         ValueTask<ModelLease> acquiring;
         try
         {
@@ -160,7 +162,7 @@ public sealed class ProtocolHandler
         }
         catch
         {
-            ReleaseWhenAcquired(acquiring);
+            _ = ReleaseWhenAcquiredAsync(acquiring);
             throw;
         }
 
@@ -179,28 +181,18 @@ public sealed class ProtocolHandler
         }
     }
 
-    /// <summary>Disposes the lease of an acquisition nobody will await (its request failed first), whenever it completes.</summary>
-    private static void ReleaseWhenAcquired(ValueTask<ModelLease> acquiring)
+    /// <summary>Disposes the lease of an acquisition nobody else will await (its request failed first), whenever it completes.</summary>
+    private static async Task ReleaseWhenAcquiredAsync(ValueTask<ModelLease> acquiring)
     {
-        if (acquiring.IsCompletedSuccessfully)
+        try
         {
-            acquiring.Result.Dispose();
-            return;
+            (await acquiring.ConfigureAwait(false)).Dispose();
         }
-
-        _ = acquiring.AsTask().ContinueWith(
-            static t =>
-            {
-                if (t.IsCompletedSuccessfully)
-                {
-                    t.Result.Dispose();
-                }
-                else
-                {
-                    _ = t.Exception;
-                }
-            },
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+#pragma warning disable CA1031 // The request already failed with its own error; the load's outcome is the registry's to report.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 
     private async Task WriteModelMetadataAsync(ProtocolRoute route, IProtocolResponse response, CancellationToken cancellationToken)

@@ -16,13 +16,20 @@ internal sealed class RequestBodyReader : IDisposable
 
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
-    public static async Task<RequestBodyReader> ReadAsync(Stream body, long? contentLength, long limit, CancellationToken cancellationToken)
+    /// <summary>Refuses (413) a declared Content-Length over the limit, before anything is read or started for the request.</summary>
+    public static void ThrowIfDeclaredTooLarge(long? contentLength, long limit)
     {
-        var max = Math.Min(limit, Array.MaxLength - 1L);
+        var max = Max(limit);
         if (contentLength > max)
         {
             throw TooLarge(contentLength.Value, max);
         }
+    }
+
+    public static async Task<RequestBodyReader> ReadAsync(Stream body, long? contentLength, long limit, CancellationToken cancellationToken)
+    {
+        ThrowIfDeclaredTooLarge(contentLength, limit);
+        var max = Max(limit);
 
         var result = new RequestBodyReader();
         try
@@ -77,6 +84,8 @@ internal sealed class RequestBodyReader : IDisposable
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = grown;
     }
+
+    private static long Max(long limit) => Math.Min(limit, Array.MaxLength - 1L);
 
     private static InferenceException TooLarge(long? declared, long max) => InferenceException.TooLarge(
         declared is { } d

@@ -325,16 +325,33 @@ public sealed class ProtocolHandlerColdStartTests
     }
 
     [Fact]
-    public async Task Infer_BodyTooLarge_ReleasesTheLeaseItWasGiven()
+    public async Task Infer_DeclaredSizeTooLarge_Is413WithoutStartingALoad()
+    {
+        var source = new Serverless.Core.Tests.Models.Fakes.FakeArtifactSource();
+        using var registry = new ModelRegistry([Serverless.Core.Tests.Models.Fakes.TestManifests.Create("m")], source, new EchoFactory());
+        var handler = new ProtocolHandler(registry, new ProtocolOptions { MaxRequestBytes = 16 });
+
+        var reply = await handler.SendJsonAsync("/v2/models/m/infer", "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}");
+
+        Assert.Equal(413, reply.Status);
+        Assert.Equal(0, source.Calls);
+        Assert.NotEqual(ModelState.Ready, registry.GetStatus("m").State);
+    }
+
+    [Fact]
+    public async Task Infer_UndeclaredBodyTooLarge_ReleasesTheLeaseItWasGiven()
     {
         var source = new Serverless.Core.Tests.Models.Fakes.FakeArtifactSource();
         var factory = new EchoFactory();
         using var registry = new ModelRegistry([Serverless.Core.Tests.Models.Fakes.TestManifests.Create("m")], source, factory);
         var handler = new ProtocolHandler(registry, new ProtocolOptions { MaxRequestBytes = 16 });
 
-        var reply = await handler.SendJsonAsync("/v2/models/m/infer", "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}");
+        // No Content-Length (a chunked body): the size is only known while reading, so the load has started by then.
+        var body = new MemoryStream(Encoding.UTF8.GetBytes("{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}"));
+        using var response = new BufferedProtocolResponse();
+        await handler.HandleAsync(new ProtocolRequest("POST", "/v2/models/m/infer", body) { ContentType = "application/json" }, response);
 
-        Assert.Equal(413, reply.Status);
+        Assert.Equal(413, response.StatusCode);
 
         // The lease taken for the refused request is given back: unloading waits for no one.
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -346,8 +363,15 @@ public sealed class ProtocolHandlerColdStartTests
         Assert.Equal(ModelState.Ready, registry.GetStatus("m").State);
         await registry.UnloadAsync("m", CancellationToken.None);
 
-        // With no lease left, unloading disposes the session at once; a leaked lease would keep it alive.
+        // With no lease left, unloading disposes the session; a leaked lease would keep it alive. The release runs on
+        // the load's thread once the load completes, so it may land just after the unload: wait for it.
         var session = Assert.Single(factory.Sessions);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (!session.Disposed && DateTime.UtcNow < until)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.True(session.Disposed, "the refused request's lease was never released");
     }
 
