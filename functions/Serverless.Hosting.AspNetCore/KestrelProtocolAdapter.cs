@@ -17,17 +17,25 @@ public sealed class KestrelProtocolAdapter
     private const int MaxPooledResponses = 64;
     private const long MaxPooledBodyBytes = 4L * 1024 * 1024;
 
-    private readonly ProtocolHandler _handler;
+    private readonly Func<ProtocolRequest, IProtocolResponse, CancellationToken, Task> _handle;
     private readonly ConcurrentQueue<BufferedProtocolResponse> _responses = new();
     private int _pooledCount;
 
     public KestrelProtocolAdapter(ProtocolHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        _handler = handler;
+        _handle = handler.HandleAsync;
     }
 
-    public ProtocolHandler Handler => _handler;
+    /// <summary>
+    /// Over any handling of a <see cref="ProtocolRequest"/> (the CLI's waits for a catalog still being read
+    /// before it reaches the protocol handler).
+    /// </summary>
+    public KestrelProtocolAdapter(Func<ProtocolRequest, IProtocolResponse, CancellationToken, Task> handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        _handle = handle;
+    }
 
     /// <summary>Kestrel's request delegate: answers every request through the protocol handler.</summary>
     public async Task HandleAsync(HttpContext context)
@@ -62,7 +70,7 @@ public sealed class KestrelProtocolAdapter
                 ? header.ToString()
                 : null,
         };
-        return _handler.HandleAsync(request, response, context.RequestAborted);
+        return _handle(request, response, context.RequestAborted);
     }
 
     /// <summary>Writes a buffered answer (status, headers such as Retry-After, body with a known length) to Kestrel.</summary>

@@ -139,7 +139,7 @@ internal sealed class HttpConnection
         {
             return _socket.Receive(destination);
         }
-        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.TimedOut || ex.SocketErrorCode == SocketError.WouldBlock)
+        catch (SocketException ex) when (IsTimeout(ex))
         {
             throw InferenceException.BadInput($"The request body stalled: no bytes for {Describe(Options.BodyTimeout)}.");
         }
@@ -318,7 +318,7 @@ internal sealed class HttpConnection
                 wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
                 if (wait <= TimeSpan.Zero)
                 {
-                    throw new HttpParseException(408, $"The request head did not arrive within {Describe(Options.RequestHeadTimeout)}.");
+                    throw HeadTimedOut();
                 }
             }
 
@@ -327,14 +327,14 @@ internal sealed class HttpConnection
             {
                 read = Fill(wait);
             }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
+            catch (SocketException ex) when (IsTimeout(ex))
             {
                 if (unread.IsEmpty)
                 {
                     return -1;
                 }
 
-                throw new HttpParseException(408, $"The request head did not arrive within {Describe(Options.RequestHeadTimeout)}.");
+                throw HeadTimedOut();
             }
 
             if (read == 0)
@@ -344,6 +344,11 @@ internal sealed class HttpConnection
             }
         }
     }
+
+    private HttpParseException HeadTimedOut() => new(408, $"The request head did not arrive within {Describe(Options.RequestHeadTimeout)}.");
+
+    /// <summary>A blocking receive that passed its timeout (Linux reports it as WouldBlock).</summary>
+    private static bool IsTimeout(SocketException ex) => ex.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock;
 
     /// <summary>True when <c>bytes[from..to]</c> has an LF not preceded by CR (the byte before <paramref name="from"/> counts).</summary>
     private static bool HasBareLineFeed(ReadOnlySpan<byte> bytes, int from, int to)
@@ -493,13 +498,13 @@ internal sealed class HttpConnection
         var span = _head.AsSpan();
         var at = 0;
         Append(span, ref at, "HTTP/1.1 ");
-        Append(span, ref at, response.StatusCode.ToString(CultureInfo.InvariantCulture));
+        AppendNumber(span, ref at, response.StatusCode);
         Append(span, ref at, " ");
         Append(span, ref at, Reason(response.StatusCode));
         Append(span, ref at, "\r\nContent-Type: ");
         AppendHeaderValue(span, ref at, response.ContentType);
         Append(span, ref at, "\r\nContent-Length: ");
-        Append(span, ref at, response.BodyLength.ToString(CultureInfo.InvariantCulture));
+        AppendNumber(span, ref at, response.BodyLength);
         Append(span, ref at, "\r\nDate: ");
         Append(span, ref at, HttpDate.Now);
         foreach (var (name, value) in response.Headers)
@@ -524,6 +529,13 @@ internal sealed class HttpConnection
     }
 
     private static void Append(Span<byte> span, ref int at, string ascii) => at += Encoding.ASCII.GetBytes(ascii, span[at..]);
+
+    /// <summary>A number's decimal digits, written in place (no string per request).</summary>
+    private static void AppendNumber(Span<byte> span, ref int at, long value)
+    {
+        System.Buffers.Text.Utf8Formatter.TryFormat(value, span[at..], out var written);
+        at += written;
+    }
 
     /// <summary>Header text from the handler: CR, LF and other control characters would split the head, so they are replaced.</summary>
     private static void AppendHeaderValue(Span<byte> span, ref int at, string text)

@@ -23,20 +23,14 @@ internal sealed class RequestBodyStream : Stream
     private bool _finished;
     private bool _continueSent;
     private bool _expectContinue;
-    private bool _started;
 
     public RequestBodyStream(HttpConnection connection) => _connection = connection;
 
     /// <summary>The body's framing could not be followed (or the client stopped sending it); the connection must close.</summary>
     public bool Broken { get; private set; }
 
-    /// <summary>All of the body was read (the end of the Content-Length, or the last chunk and its trailers).</summary>
-    public bool Finished => _finished;
-
-    /// <summary>The handler never read the body: with 100-continue pending, the client may never send it.</summary>
-    public bool Untouched => !_started;
-
-    public bool AwaitingContinue => _expectContinue && !_continueSent;
+    /// <summary>The client asked for 100-continue and was not sent it: it may never send the body.</summary>
+    private bool AwaitingContinue => _expectContinue && !_continueSent;
 
     public override bool CanRead => true;
 
@@ -55,7 +49,6 @@ internal sealed class RequestBodyStream : Stream
         _finished = head.Framing == BodyFraming.None;
         _expectContinue = head.ExpectContinue && head.Framing != BodyFraming.None;
         _continueSent = false;
-        _started = false;
         Broken = false;
     }
 
@@ -73,8 +66,7 @@ internal sealed class RequestBodyStream : Stream
             throw InferenceException.BadInput("The request body could not be read (see the earlier error).");
         }
 
-        _started = true;
-        if (_expectContinue && !_continueSent)
+        if (AwaitingContinue)
         {
             _continueSent = true;
             _connection.SendContinue();

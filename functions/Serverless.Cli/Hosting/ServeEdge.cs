@@ -38,8 +38,7 @@ internal abstract partial class ServeEdge : IAsyncDisposable
     {
         if (kind == HttpServerKind.Kestrel)
         {
-            var adapter = handler.ContinueWith(
-                static t => new KestrelProtocolAdapter(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            var adapter = new KestrelProtocolAdapter((request, response, ct) => HandleAsync(handler, request, response, ct));
             var kestrel = await KestrelProtocolServer.StartAsync(endpoint, context => HandleKestrelAsync(adapter, context, logger), loggerFactory, cancellationToken)
                 .ConfigureAwait(false);
             return new KestrelEdge(kestrel);
@@ -54,7 +53,8 @@ internal abstract partial class ServeEdge : IAsyncDisposable
         return new SocketsEdge(server);
     }
 
-    private static Task HandleAsync(Task<ProtocolHandler> handler, ProtocolRequest request, BufferedProtocolResponse response, CancellationToken cancellationToken)
+    /// <summary>Both edges' request handling: the protocol handler once the catalog is read (waiting for it if need be).</summary>
+    private static Task HandleAsync(Task<ProtocolHandler> handler, ProtocolRequest request, IProtocolResponse response, CancellationToken cancellationToken)
     {
         StartupTrace.MarkOnce(StartupTrace.Once.FirstRequest, "first request received");
         return handler.IsCompletedSuccessfully
@@ -62,7 +62,7 @@ internal abstract partial class ServeEdge : IAsyncDisposable
             : HandleWhenReadyAsync(handler, request, response, cancellationToken);
     }
 
-    private static async Task HandleWhenReadyAsync(Task<ProtocolHandler> handler, ProtocolRequest request, BufferedProtocolResponse response, CancellationToken cancellationToken)
+    private static async Task HandleWhenReadyAsync(Task<ProtocolHandler> handler, ProtocolRequest request, IProtocolResponse response, CancellationToken cancellationToken)
     {
         // A request that arrived while the catalog was still being read waits for it.
         try
@@ -81,26 +81,10 @@ internal abstract partial class ServeEdge : IAsyncDisposable
         await handler.Result.HandleAsync(request, response, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task HandleKestrelAsync(Task<KestrelProtocolAdapter> adapter, HttpContext context, ILogger logger)
+    private static async Task HandleKestrelAsync(KestrelProtocolAdapter adapter, HttpContext context, ILogger logger)
     {
         var started = Stopwatch.GetTimestamp();
-        StartupTrace.MarkOnce(StartupTrace.Once.FirstRequest, "first request received");
-        if (!adapter.IsCompletedSuccessfully)
-        {
-            try
-            {
-                await adapter.ConfigureAwait(false);
-            }
-            catch (TaskCanceledException)
-            {
-                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-                context.Response.ContentType = ProtocolContentTypes.Json;
-                await context.Response.WriteAsync("{\"error\":\"The server is not ready: it failed to start.\"}").ConfigureAwait(false);
-                return;
-            }
-        }
-
-        await adapter.Result.HandleAsync(context).ConfigureAwait(false);
+        await adapter.HandleAsync(context).ConfigureAwait(false);
 
         // Sent now, so the log line below costs the client nothing (Kestrel would otherwise finish the
         // response only after this delegate returns).

@@ -2,15 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Serverless.Cli.Commands;
 using Serverless.Core.Errors;
 using Serverless.Core.Models;
 using Serverless.Core.Onnx;
 using Serverless.Core.Protocol;
-using Serverless.Core.Storage;
-using Serverless.Hosting.AspNetCore;
 
 namespace Serverless.Cli.Hosting;
 

@@ -35,9 +35,7 @@ internal static partial class StartupTrace
     public static bool Enabled => s_enabled;
 
     /// <summary>"1", "true", "yes" and "on" (any case) switch the trace on; anything else leaves it off.</summary>
-    public static bool IsOn(string? value) =>
-        value is not null && (value.Trim() is "1" || value.Trim().Equals("true", StringComparison.OrdinalIgnoreCase)
-            || value.Trim().Equals("yes", StringComparison.OrdinalIgnoreCase) || value.Trim().Equals("on", StringComparison.OrdinalIgnoreCase));
+    public static bool IsOn(string? value) => Serverless.Core.Hosting.ServerlessSettings.ParseSwitch(value) == true;
 
     /// <summary>Prints one phase, when the trace is on.</summary>
     public static void Mark(string phase)

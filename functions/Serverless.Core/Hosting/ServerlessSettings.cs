@@ -77,12 +77,8 @@ public sealed record ServerlessSettings
             throw Invalid("MODEL_NAME", modelName, "a model name: lowercase letters, digits, '-', '_' and '.', e.g. text-direction");
         }
 
-        var graphCache = Trimmed(environment, "MODEL_GRAPH_CACHE")?.ToLowerInvariant() switch
-        {
-            null or "on" or "1" or "true" or "yes" => true,
-            "off" or "0" or "false" or "no" => false,
-            var other => throw Invalid("MODEL_GRAPH_CACHE", other, "on or off"),
-        };
+        var graphCacheText = Trimmed(environment, "MODEL_GRAPH_CACHE");
+        var graphCache = graphCacheText is null || (ParseSwitch(graphCacheText) ?? throw Invalid("MODEL_GRAPH_CACHE", graphCacheText, "on or off"));
 
         var modelsDir = Trimmed(environment, "SERVERLESS_MODELS_DIR");
         if (modelsDir is not null)
@@ -111,6 +107,14 @@ public sealed record ServerlessSettings
             GraphCache = graphCache,
         };
     }
+
+    /// <summary>An on/off setting: "on", "1", "true", "yes" or "off", "0", "false", "no" (any case, trimmed); null for anything else.</summary>
+    public static bool? ParseSwitch(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "on" or "1" or "true" or "yes" => true,
+        "off" or "0" or "false" or "no" => false,
+        _ => null,
+    };
 
     /// <summary>True when <paramref name="name"/> should be loaded at start-up.</summary>
     public bool ShouldPreload(string name) => PreloadAll || Preload.Contains(name, StringComparer.Ordinal);

@@ -19,6 +19,10 @@ internal static class ModelManifestReader
         AllowTrailingCommas = true,
     };
 
+    // The records' own initializers are the defaults: read them from instances instead of restating them.
+    private static readonly ModelManifest ManifestDefaults = new() { Name = string.Empty, DefaultVersion = string.Empty, Versions = [] };
+    private static readonly ModelVersionManifest VersionDefaults = new() { Version = string.Empty, Artifact = string.Empty, Sha256 = string.Empty, Size = 0 };
+
     public static ModelManifest Read(ReadOnlyMemory<byte> json)
     {
         using var document = JsonDocument.Parse(json, Options);
@@ -29,19 +33,18 @@ internal static class ModelManifestReader
         }
 
         Expect(root, JsonValueKind.Object, "$");
-        var defaults = new ModelManifest { Name = string.Empty, DefaultVersion = string.Empty, Versions = [] };
         return new ModelManifest
         {
             Name = RequiredString(root, "name", "$"),
             Description = OptionalString(root, "description", "$"),
-            Platform = OptionalString(root, "platform", "$") ?? defaults.Platform,
+            Platform = OptionalString(root, "platform", "$") ?? ManifestDefaults.Platform,
             DefaultVersion = RequiredString(root, "defaultVersion", "$"),
             Versions = RequiredArray(root, "versions", "$", ReadVersion),
-            Inputs = OptionalArray(root, "inputs", "$", ReadTensor) ?? defaults.Inputs,
-            Outputs = OptionalArray(root, "outputs", "$", ReadTensor) ?? defaults.Outputs,
-            MemoryMb = OptionalInt(root, "memoryMb", "$") ?? defaults.MemoryMb,
-            Gpu = OptionalBool(root, "gpu", "$") ?? defaults.Gpu,
-            MaxBatchSize = OptionalInt(root, "maxBatchSize", "$") ?? defaults.MaxBatchSize,
+            Inputs = OptionalArray(root, "inputs", "$", ReadTensor) ?? ManifestDefaults.Inputs,
+            Outputs = OptionalArray(root, "outputs", "$", ReadTensor) ?? ManifestDefaults.Outputs,
+            MemoryMb = OptionalInt(root, "memoryMb", "$") ?? ManifestDefaults.MemoryMb,
+            Gpu = OptionalBool(root, "gpu", "$") ?? ManifestDefaults.Gpu,
+            MaxBatchSize = OptionalInt(root, "maxBatchSize", "$") ?? ManifestDefaults.MaxBatchSize,
         };
     }
 
@@ -54,7 +57,7 @@ internal static class ModelManifestReader
             Artifact = RequiredString(element, "artifact", path),
             Sha256 = RequiredString(element, "sha256", path),
             Size = RequiredLong(element, "size", path),
-            Precision = OptionalString(element, "precision", path) ?? "fp32",
+            Precision = OptionalString(element, "precision", path) ?? VersionDefaults.Precision,
             Source = element.TryGetProperty("source", out var source) && source.ValueKind != JsonValueKind.Null ? ReadSource(source, path + ".source") : null,
         };
     }

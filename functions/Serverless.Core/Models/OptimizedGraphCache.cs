@@ -114,8 +114,7 @@ public sealed class OptimizedGraphCache
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Best effort: the session is good; the next load optimizes again.
-            DeleteQuietly(temp);
-            DeleteQuietly(temp + ".sha256");
+            DeleteQuietly(temp); // and its checksum
         }
 
         return session;
