@@ -222,7 +222,6 @@ serve_from_store() {
   for b in T U; do
     local store_uri="${uri//\{B\}/$b}"
     store_uri="${store_uri//\{W\}/$W/$b}"
-    store_uri="${store_uri//\{B\}/$b}"
     serve_start "$b" "$@" MODEL_STORE="$store_uri" MODEL_CACHE_DIR="$W/$b/cache-$name"
     http "$name-index" 200 -X POST "http://127.0.0.1:$SERVE_PORT/v2/repository/index"
     http "$name-infer" 200 -X POST -H 'Content-Type: application/json' --data-binary @"$W/req.json" \

@@ -115,7 +115,7 @@ internal static class ReportWriter
         Line(md, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (name, samples, floor) in new[]
         {
-            ("serverless (published)", r.OursCold, r.OursFloor),
+            (r.OursName, r.OursCold, r.OursFloor),
             ("serverless (published), MODEL_GRAPH_CACHE=off (extra row)", r.OursNoGraphCacheCold, r.OursFloor),
             ($"{r.OursKestrelName} (extra row)", r.OursKestrelCold, r.OursFloor),
             ("Node.js peer", r.NodeCold, r.NodeFloor),

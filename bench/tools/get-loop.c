@@ -14,7 +14,9 @@
 #include <unistd.h>
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
 int main(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "usage: get-loop PORT COUNT\n"); return 2; }
   int port = atoi(argv[1]), N = atoi(argv[2]);
+  if (N <= 0) { fprintf(stderr, "COUNT must be positive\n"); return 2; }
   const char *req = "GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n";
   int s = socket(AF_INET, SOCK_STREAM, 0); struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(port); a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(s, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
@@ -24,7 +26,7 @@ int main(int argc, char **argv) {
     struct timespec t0, t1; clock_gettime(CLOCK_MONOTONIC, &t0);
     send(s, req, strlen(req), 0);
     size_t got = 0; char *end = 0;
-    for (;;) { ssize_t n = recv(s, buf + got, sizeof buf - got, 0); if (n <= 0) return 2; got += n; buf[got] = 0;
+    for (;;) { ssize_t n = recv(s, buf + got, sizeof buf - 1 - got, 0); if (n <= 0) return 2; got += n; buf[got] = 0;
       end = strstr(buf, "\r\n\r\n"); if (end) { char *cl = strcasestr(buf, "content-length:"); int len = cl ? atoi(cl + 15) : 0; if (got >= (size_t)(end + 4 - buf) + len) break; } }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     t[i] = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;

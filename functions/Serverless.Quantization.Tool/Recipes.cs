@@ -34,14 +34,17 @@ internal sealed record Recipe(string Name, Preset Preset, QuantizerOptions Optio
         All.FirstOrDefault(r => r.Name == name) ?? throw new ArgumentException($"No recipe for model '{name}'; known: {string.Join(", ", All.Select(r => r.Name))}.", nameof(name));
 
     /// <summary>The flags that reproduce this recipe with the quantize command (recorded in model.json's derivedFrom).</summary>
-    public string CommandLine =>
-        Options.Mode == QuantizationMode.Dynamic
-            ? $"quantize --mode dynamic --preset {Name}"
-              + (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
-              + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty)
-            : $"quantize --mode static --method {Options.Method.ToString().ToLowerInvariant()} --preset {Name} --samples {Samples}"
-              + (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
-              + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty)
-              + (Options.FoldConvAffine ? " --fold-conv-affine" : string.Empty)
-              + " --calibration scripts/calibration/generate.sh:calibration";
+    public string CommandLine
+    {
+        get
+        {
+            var excludes = (Options.ExcludeOps.Count > 0 ? $" --exclude-ops {string.Join(',', Options.ExcludeOps.Order(StringComparer.Ordinal))}" : string.Empty)
+                + (Options.ExcludeNodes.Count > 0 ? $" --exclude-nodes {string.Join(',', Options.ExcludeNodes.Order(StringComparer.Ordinal))}" : string.Empty);
+            return Options.Mode == QuantizationMode.Dynamic
+                ? $"quantize --mode dynamic --preset {Name}" + excludes
+                : $"quantize --mode static --method {Options.Method.ToString().ToLowerInvariant()} --preset {Name} --samples {Samples}" + excludes
+                  + (Options.FoldConvAffine ? " --fold-conv-affine" : string.Empty)
+                  + " --calibration scripts/calibration/generate.sh:calibration";
+        }
+    }
 }

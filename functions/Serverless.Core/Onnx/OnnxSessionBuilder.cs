@@ -141,7 +141,9 @@ internal static unsafe class OnnxSessionBuilder
             }
 
             // Saving a fully optimized graph makes ORT warn that it is hardware-specific; callers ask for it on
-            // purpose (the optimized-graph cache keys it by CPU), so only errors are logged for this session.
+            // purpose (the optimized-graph cache keys it by CPU). ORT has no per-message filter, so a session that
+            // saves its graph logs errors only: its other warnings are not shown (sessions that do not save, e.g. a
+            // later load from the cached graph, log as before).
             OrtErrors.ThrowIfError(api->SetSessionLogSeverityLevel(o, 3), "setting the log severity", model);
         }
 

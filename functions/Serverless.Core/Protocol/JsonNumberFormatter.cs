@@ -72,31 +72,6 @@ internal static class JsonNumberFormatter
         return n;
     }
 
-    /// <summary>
-    /// <see cref="FormatFloat(float, Span{byte})"/> or <see cref="FormatFloat(double, Span{byte})"/> for a generic
-    /// caller; other floating-point types are written as their runtime text.
-    /// </summary>
-    public static int FormatFloat<T>(T value, Span<byte> destination) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        if (typeof(T) == typeof(float))
-        {
-            return FormatFloat(Unsafe.As<T, float>(ref value), destination);
-        }
-
-        if (typeof(T) == typeof(double))
-        {
-            return FormatFloat(Unsafe.As<T, double>(ref value), destination);
-        }
-
-        if (!T.IsFinite(value))
-        {
-            return NonFinite(T.IsNaN(value), T.IsNegative(value), destination);
-        }
-
-        value.TryFormat(destination, out var n, default, CultureInfo.InvariantCulture);
-        return n;
-    }
-
     private static int NonFinite(bool nan, bool negative, Span<byte> destination) =>
         Copy(nan ? "\"NaN\""u8 : negative ? "\"-Infinity\""u8 : "\"Infinity\""u8, destination);
 

@@ -67,7 +67,6 @@ public static class GraphEdits
         return map;
     }
 
-    /// <summary>The node that writes each tensor.</summary>
     /// <summary>Points a Conv (or Gemm) at new weight and bias initializers, adding the optional bias input if it had none.</summary>
     public static void SetWeightAndBias(NodeProto node, string weight, string bias)
     {
@@ -82,6 +81,7 @@ public static class GraphEdits
         }
     }
 
+    /// <summary>The node that writes each tensor.</summary>
     public static Dictionary<string, NodeProto> Producers(GraphProto graph)
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -160,15 +160,21 @@ public static class GraphEdits
         return removed;
     }
 
-    /// <summary>Converts Constant nodes holding a tensor into initializers, which is where weights must be for quantization.</summary>
-    public static int ConstantsToInitializers(GraphProto graph)
+    /// <summary>
+    /// Converts Constant nodes holding a tensor into initializers, which is where weights must be for quantization.
+    /// With <paramref name="keepGraphOutputs"/> (a subgraph, whose outputs must stay node outputs), a Constant
+    /// that writes one of the graph's outputs is left as it is.
+    /// </summary>
+    public static int ConstantsToInitializers(GraphProto graph, bool keepGraphOutputs = false)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        var outputs = keepGraphOutputs ? GraphOutputNames(graph) : null;
         var converted = 0;
         var kept = new List<NodeProto>(graph.Node.Count);
         foreach (var node in graph.Node)
         {
-            if (node.OpType == "Constant" && node.Domain.Length == 0 && node.Attribute.Count == 1 && node.Attribute[0].Name == "value" && node.Attribute[0].T is { } tensor)
+            if (node.OpType == "Constant" && node.Domain.Length == 0 && node.Attribute.Count == 1 && node.Attribute[0].Name == "value" && node.Attribute[0].T is { } tensor
+                && (outputs is null || (node.Output.Count == 1 && !outputs.Contains(node.Output[0]))))
             {
                 var init = tensor.Clone();
                 init.Name = node.Output[0];
@@ -185,7 +191,8 @@ public static class GraphEdits
         return converted;
     }
 
-    private static IEnumerable<GraphProto> SubgraphsOf(AttributeProto attribute)
+    /// <summary>The graphs an attribute holds (If branches, Loop and Scan bodies).</summary>
+    internal static IEnumerable<GraphProto> SubgraphsOf(AttributeProto attribute)
     {
         if (attribute.G is not null)
         {

@@ -150,7 +150,7 @@ public static class OpsetUpgrader
     {
         foreach (var attribute in owner.Attribute)
         {
-            foreach (var sub in attribute.G is null ? attribute.Graphs : attribute.Graphs.Append(attribute.G))
+            foreach (var sub in GraphEdits.SubgraphsOf(attribute))
             {
                 foreach (var node in sub.Node)
                 {

@@ -133,7 +133,9 @@ public static class SubgraphRewriter
 
     private static void RewriteBranch(GraphProto graph, List<GraphProto> scopes, State state)
     {
-        ConstantsToInitializers(graph);
+        // Tensor Constants of a branch become its initializers (where weights must be to be found), except one that
+        // is itself a branch output (If branches often return a constant), which stays a node.
+        GraphEdits.ConstantsToInitializers(graph, keepGraphOutputs: true);
         foreach (var node in graph.Node.ToList())
         {
             if (node.Domain.Length == 0 && node.OpType is "LSTM" or "Conv" or "MatMul" or "Gemm")
@@ -299,26 +301,6 @@ public static class SubgraphRewriter
         state.UsesContribOps = true;
         state.Summary.Count("MatMul");
         return true;
-    }
-
-    /// <summary>
-    /// Tensor Constant nodes of a branch become initializers of that branch (where weights must be to be found),
-    /// except a Constant that is itself a branch output (If branches often return a constant), which stays a node.
-    /// </summary>
-    private static void ConstantsToInitializers(GraphProto graph)
-    {
-        var outputs = GraphEdits.GraphOutputNames(graph);
-        foreach (var node in graph.Node.ToList())
-        {
-            if (node.OpType == "Constant" && node.Domain.Length == 0 && node.Output.Count == 1 && !outputs.Contains(node.Output[0])
-                && node.Attribute.Count == 1 && node.Attribute[0].Name == "value" && node.Attribute[0].T is { } tensor)
-            {
-                var init = tensor.Clone();
-                init.Name = node.Output[0];
-                graph.Initializer.Add(init);
-                graph.Node.Remove(node);
-            }
-        }
     }
 
     /// <summary>The initializer a name refers to from the innermost scope, and the graph that holds it.</summary>

@@ -97,7 +97,14 @@ public class JsonNumberFormatterTests
         Assert.Equal(BitConverter.SingleToInt32Bits(value), BitConverter.SingleToInt32Bits(parsed));
     }
 
-    private static string Format<T>(T value) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    private static string Format(float value)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        var n = JsonNumberFormatter.FormatFloat(value, buffer);
+        return Encoding.UTF8.GetString(buffer[..n]);
+    }
+
+    private static string Format(double value)
     {
         Span<byte> buffer = stackalloc byte[64];
         var n = JsonNumberFormatter.FormatFloat(value, buffer);
