@@ -175,7 +175,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         {
             var status = repository.GetStatus(manifest.Name);
             var detail = unloadable.Any(u => u.Name == manifest.Name)
-                ? $"unavailable: {status.Reason}"
+                ? status.Reason ?? "unavailable"
                 : $"POST {root}/v2/models/{manifest.Name}/infer";
             await console.Output.WriteLineAsync($"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  {detail}").ConfigureAwait(false);
         }
