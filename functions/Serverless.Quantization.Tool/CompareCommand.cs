@@ -14,14 +14,15 @@ internal static class CompareCommand
         var preset = new Option<string>("--preset") { Required = true };
         var reference = new Option<string>("--reference") { Required = true, Description = "measure output of the fp32 model." };
         var candidate = new Option<string>("--candidate") { Required = true, Description = "measure output of the int8 model." };
+        var documents = new Option<string?>("--documents") { Description = "text-recognition: the realistic document lines both measurements read (their printed text is the truth)." };
         var verbose = new Option<bool>("--verbose") { Description = "text-detection: list the boxes of pages whose IoU is below 0.95." };
-        var command = new Command("compare", "Compare two measure outputs with the report's accuracy metric.") { preset, reference, candidate, verbose };
+        var command = new Command("compare", "Compare two measure outputs with the report's accuracy metric.") { preset, reference, candidate, verbose, documents };
         command.Hidden = true;
         command.SetAction(parse =>
         {
             var a = JsonSerializer.Deserialize<Measurement>(File.ReadAllText(parse.GetValue(reference)!))!;
             var b = JsonSerializer.Deserialize<Measurement>(File.ReadAllText(parse.GetValue(candidate)!))!;
-            var (text, met) = ReportCommand.Compare(Recipe.Find(parse.GetValue(preset)!), a, b);
+            var (text, met) = ReportCommand.Compare(Recipe.Find(parse.GetValue(preset)!), a, b, ReportCommand.DocumentTruth(parse.GetValue(documents)));
             if (parse.GetValue(verbose))
             {
                 for (var i = 0; i < a.Outputs.Count; i++)

@@ -12,7 +12,8 @@ using Serverless.Quantization.Evaluation;
 namespace Serverless.Quantization.Tool;
 
 /// <summary>What one child process measured for one model file.</summary>
-internal sealed record Measurement(double SessionMs, double WarmP50Ms, long PeakRssKb, List<float[]> Outputs, List<string> Texts);
+/// <summary>What one measurement of one model file gave; <paramref name="DocumentTexts"/> are text-recognition's readings of the realistic document lines.</summary>
+internal sealed record Measurement(double SessionMs, double WarmP50Ms, long PeakRssKb, List<float[]> Outputs, List<string> Texts, List<string>? DocumentTexts = null);
 
 /// <summary>
 /// Hidden `measure` command: the report starts one child process per model and precision so session
@@ -31,18 +32,19 @@ internal static class MeasureCommand
         var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 30 };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "ORT intra-op threads." };
         var timingOnly = new Option<bool>("--timing-only") { Description = "Skip the evaluation outputs; only session time, warm latency and RSS." };
-        var command = new Command("measure", "Measure one model in this process (used by report).") { model, preset, set, output, dictionary, runs, timingOnly, threads };
+        var documents = new Option<string?>("--documents") { Description = "text-recognition: the realistic document lines (scripts/calibration/documents.sh OUTDIR/documents)." };
+        var command = new Command("measure", "Measure one model in this process (used by report).") { model, preset, set, output, dictionary, runs, timingOnly, threads, documents };
         command.Hidden = true;
         command.SetAction(parse =>
         {
-            var m = Measure(parse.GetValue(model)!, SampleSets.ParsePreset(parse.GetValue(preset)!), parse.GetValue(set)!, parse.GetValue(dictionary), parse.GetValue(runs), parse.GetValue(timingOnly), parse.GetValue(threads));
+            var m = Measure(parse.GetValue(model)!, SampleSets.ParsePreset(parse.GetValue(preset)!), parse.GetValue(set)!, parse.GetValue(dictionary), parse.GetValue(runs), parse.GetValue(timingOnly), parse.GetValue(threads), parse.GetValue(documents));
             File.WriteAllText(parse.GetValue(output)!, JsonSerializer.Serialize(m));
             return 0;
         });
         return command;
     }
 
-    private static Measurement Measure(string modelPath, Preset preset, string setDir, string? dictionaryPath, int runs, bool timingOnly, int threads)
+    internal static Measurement Measure(string modelPath, Preset preset, string setDir, string? dictionaryPath, int runs, bool timingOnly, int threads, string? documentsDir = null)
     {
         var settings = new SessionSettings { IntraOpThreads = threads };
         var clock = Stopwatch.StartNew();
@@ -99,6 +101,17 @@ internal static class MeasureCommand
             timing = [samples[0]];
         }
 
+        List<string>? documentTexts = null;
+        if (!timingOnly && decoder is not null && documentsDir is not null)
+        {
+            documentTexts = [];
+            foreach (var sample in SampleSets.Load(documentsDir, preset))
+            {
+                var result = Run(session, sample, out var shape);
+                documentTexts.Add(decoder.Decode(result[0], (int)shape[1], (int)shape[2]));
+            }
+        }
+
         for (var i = 0; i < 3; i++)
         {
             Run(session, timing[0]);
@@ -113,7 +126,7 @@ internal static class MeasureCommand
         }
 
         Array.Sort(times);
-        return new Measurement(sessionMs, times[runs / 2], PeakRssKb(), outputs, texts);
+        return new Measurement(sessionMs, times[runs / 2], PeakRssKb(), outputs, texts, documentTexts);
     }
 
     private static float[][] Run(IInferenceSession session, CalibrationSample sample) => Run(session, sample, out _);

@@ -9,4 +9,5 @@ root.Subcommands.Add(ReportCommand.Create());
 root.Subcommands.Add(MeasureCommand.Create());
 root.Subcommands.Add(LatencyCommand.Create());
 root.Subcommands.Add(CompareCommand.Create());
+root.Subcommands.Add(CheckCommand.Create());
 return root.Parse(args).Invoke();

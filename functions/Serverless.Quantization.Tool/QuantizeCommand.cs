@@ -7,14 +7,14 @@ using Serverless.Quantization.Quantization;
 
 namespace Serverless.Quantization.Tool;
 
-/// <summary>`quantize --model IN --output OUT --mode dynamic|static --calibration DIR ...`.</summary>
+/// <summary>`quantize --model IN --output OUT --mode dynamic|static|weight-only --calibration DIR ...`.</summary>
 internal static class QuantizeCommand
 {
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "fp32 .onnx file to quantize.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write the int8 model.", Required = true };
-        var mode = new Option<string>("--mode") { Description = "dynamic or static.", DefaultValueFactory = _ => "static" };
+        var mode = new Option<string>("--mode") { Description = "static (calibrated integer kernels), dynamic (MatMul/Gemm integer kernels, no calibration) or weight-only (int8 storage, fp32 arithmetic).", DefaultValueFactory = _ => "static" };
         var calibration = new Option<string?>("--calibration") { Description = "A calibration set made by scripts/calibration/generate.sh (OUTDIR/calibration)." };
         var preset = new Option<string?>("--preset") { Description = "Preprocessing: text-direction, text-detection, text-recognition, voice-activity (default: guessed from the model path)." };
         var method = new Option<string>("--method") { Description = "minmax, percentile or entropy.", DefaultValueFactory = _ => "minmax" };
@@ -24,9 +24,10 @@ internal static class QuantizeCommand
         var excludeOps = new Option<string?>("--exclude-ops") { Description = "Comma-separated op types to keep in fp32." };
         var activations = new Option<string>("--activations") { Description = "uint8 or int8.", DefaultValueFactory = _ => "uint8" };
         var foldAffine = new Option<bool>("--fold-conv-affine") { Description = "Fold a constant per-channel Mul/Add after a Conv into the Conv before quantizing." };
+        var fullRange = new Option<bool>("--full-range") { Description = "8-bit integer-kernel weights instead of 7-bit (may saturate on x86-64 CPUs without VNNI)." };
         var command = new Command("quantize", "Quantize an fp32 ONNX model to int8.")
         {
-            model, output, mode, calibration, preset, method, percentile, samples, excludeNodes, excludeOps, activations, foldAffine,
+            model, output, mode, calibration, preset, method, percentile, samples, excludeNodes, excludeOps, activations, foldAffine, fullRange, PerturbOption,
         };
         command.SetAction(parse =>
         {
@@ -38,7 +39,8 @@ internal static class QuantizeCommand
                     {
                         "dynamic" => QuantizationMode.Dynamic,
                         "static" => QuantizationMode.Static,
-                        var m => throw InferenceException.BadInput($"--mode '{m}' is not dynamic or static."),
+                        "weight-only" => QuantizationMode.WeightOnly,
+                        var m => throw InferenceException.BadInput($"--mode '{m}' is not static, dynamic or weight-only."),
                     },
                     Method = parse.GetValue(method) switch
                     {
@@ -52,6 +54,8 @@ internal static class QuantizeCommand
                     ExcludeNodes = Split(parse.GetValue(excludeNodes)),
                     ExcludeOps = Split(parse.GetValue(excludeOps)),
                     FoldConvAffine = parse.GetValue(foldAffine),
+                    ReduceRange = !parse.GetValue(fullRange),
+                    CalibrationPerturbation = parse.GetValue(PerturbOption),
                 };
                 Run(parse.GetValue(model)!, parse.GetValue(output)!, options, parse.GetValue(calibration), parse.GetValue(preset), parse.GetValue(samples));
                 return 0;
@@ -64,6 +68,9 @@ internal static class QuantizeCommand
         });
         return command;
     }
+
+    /// <summary>Hidden: perturbs calibration activations (relative amplitude) to show what a CPU with other float kernels builds.</summary>
+    internal static Option<double> PerturbOption { get; } = new("--perturb-calibration") { Hidden = true, Description = "Relative amplitude of a deterministic perturbation of calibration activations (tests only)." };
 
     public static QuantizationResult Run(string modelPath, string outputPath, QuantizerOptions options, string? calibrationDir, string? presetName, int sampleLimit)
     {

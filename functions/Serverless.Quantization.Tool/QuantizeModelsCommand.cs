@@ -11,7 +11,7 @@ internal static class QuantizeModelsCommand
         var store = new Option<string>("--store") { Description = "The model store (.cache/store): reads NAME/1/model.onnx, writes NAME/2/model.onnx.", Required = true };
         var calibration = new Option<string>("--calibration") { Description = "The calibration set (OUTDIR/calibration from generate.sh).", Required = true };
         var models = new Option<string?>("--models") { Description = "Comma-separated model names (default: all with a recipe)." };
-        var command = new Command("quantize-models", "Build the int8 artifacts of the product's models.") { store, calibration, models };
+        var command = new Command("quantize-models", "Build the int8 artifacts of the product's models.") { store, calibration, models, QuantizeCommand.PerturbOption };
         command.SetAction(parse =>
         {
             var names = parse.GetValue(models)?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? Recipe.All.Select(r => r.Name).ToArray();
@@ -19,7 +19,8 @@ internal static class QuantizeModelsCommand
             {
                 var recipe = Recipe.Find(name);
                 var root = parse.GetValue(store)!;
-                QuantizeCommand.Run(Path.Combine(root, name, "1", "model.onnx"), Path.Combine(root, name, "2", "model.onnx"), recipe.Options, parse.GetValue(calibration), name, recipe.Samples);
+                var options = recipe.Options with { CalibrationPerturbation = parse.GetValue(QuantizeCommand.PerturbOption) };
+                QuantizeCommand.Run(Path.Combine(root, name, "1", "model.onnx"), Path.Combine(root, name, "2", "model.onnx"), options, parse.GetValue(calibration), name, recipe.Samples);
             }
 
             return 0;

@@ -25,11 +25,17 @@ internal static class ReportCommand
         var output = new Option<string>("--output") { Required = true, Description = "Markdown file to write." };
         var dictionary = new Option<string>("--dictionary") { Required = true, Description = "ppocr_keys_v1.txt for CTC decoding." };
         var models = new Option<string?>("--models");
-        var command = new Command("report", "Measure fp32 vs int8 and write the quantization report.") { store, data, output, dictionary, models };
+        var pessimistic = new Option<string?>("--pessimistic-cpu")
+        {
+            Description = "Also check accuracy on this emulated CPU (qemu-x86_64-static -cpu NAME, e.g. Haswell: AVX2 without AVX-512 or VNNI); the verdict takes the worse. 'none' skips it.",
+            DefaultValueFactory = _ => "Haswell",
+        };
+        var command = new Command("report", "Measure fp32 vs int8 and write the quantization report.") { store, data, output, dictionary, models, pessimistic };
         command.SetAction(parse =>
         {
             var names = parse.GetValue(models)?.Split(',') ?? Recipe.All.Select(r => r.Name).ToArray();
-            var rows = names.Select(n => Evaluate(Recipe.Find(n), parse.GetValue(store)!, parse.GetValue(data)!, parse.GetValue(dictionary)!)).ToList();
+            var cpu = parse.GetValue(pessimistic) is { } name && name != "none" ? name : null;
+            var rows = names.Select(n => Evaluate(Recipe.Find(n), parse.GetValue(store)!, parse.GetValue(data)!, parse.GetValue(dictionary)!, cpu)).ToList();
             File.WriteAllText(parse.GetValue(output)!, Markdown(rows));
             Console.Error.WriteLine($"wrote {parse.GetValue(output)}");
             return 0;
@@ -37,9 +43,9 @@ internal static class ReportCommand
         return command;
     }
 
-    private sealed record Row(Recipe Recipe, long Fp32Size, long Int8Size, Measurement Fp32, Measurement Int8, LatencyComparison Latency, string Accuracy, bool AccuracyMet, int IntegerOps, string Description, string Summary, string Int8Sha256, bool Pinned);
+    private sealed record Row(Recipe Recipe, long Fp32Size, long Int8Size, Measurement Fp32, Measurement Int8, LatencyComparison Latency, string Accuracy, bool AccuracyMet, int IntegerOps, string Description, string Summary, string Int8Sha256, bool Pinned, string? Pessimistic);
 
-    private static Row Evaluate(Recipe recipe, string store, string data, string dictionary)
+    private static Row Evaluate(Recipe recipe, string store, string data, string dictionary, string? pessimisticCpu)
     {
         var fp32 = Path.Combine(store, recipe.Name, "1", "model.onnx");
         var work = Path.Combine(Path.GetTempPath(), "serverless-quant-report");
@@ -49,8 +55,9 @@ internal static class ReportCommand
         var integerOps = OptimizedGraph.IntegerOpCount(OptimizedGraph.OpCounts(OnnxSessionFactory.Instance, int8));
         var eval = Path.Combine(data, "evaluation");
         var dict = recipe.Preset == Calibration.Preset.TextRecognition ? dictionary : null;
-        var a = Child(fp32, recipe, eval, dict, Path.Combine(work, recipe.Name + ".fp32.json"));
-        var b = Child(int8, recipe, eval, dict, Path.Combine(work, recipe.Name + ".int8.json"));
+        var documents = dict is null ? null : Path.Combine(data, "documents");
+        var a = Child(fp32, recipe, eval, dict, documents, Path.Combine(work, recipe.Name + ".fp32.json"));
+        var b = Child(int8, recipe, eval, dict, documents, Path.Combine(work, recipe.Name + ".int8.json"));
 
         // The build machines are shared: one p50 per child process swings by tens of percent with the neighbours'
         // load (0.90-1.21 for the same 0.15 ms VAD pair). Warm latency and the ratio come from one child that
@@ -58,9 +65,51 @@ internal static class ReportCommand
         var latency = LatencyChild(fp32, int8, recipe, eval, Path.Combine(work, recipe.Name + ".latency.json"));
         a = a with { WarmP50Ms = latency.Fp32P50Ms };
         b = b with { WarmP50Ms = latency.Int8P50Ms };
-        var (accuracy, met) = Compare(recipe, a, b);
+        var (accuracy, met) = Compare(recipe, a, b, DocumentTruth(documents));
+        string? pessimistic = null;
+        if (pessimisticCpu is not null)
+        {
+            var (text, pessimisticMet) = CheckOnEmulatedCpu(pessimisticCpu, store, data, recipe, int8, dictionary);
+            pessimistic = $"{pessimisticCpu}: {text}";
+            met &= pessimisticMet;
+        }
+
         var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(int8)));
-        return new Row(recipe, new FileInfo(fp32).Length, new FileInfo(int8).Length, a, b, latency, accuracy, met, integerOps, result.Description, result.Summary.ToString(), sha, PinsInt8(store, recipe.Name));
+        return new Row(recipe, new FileInfo(fp32).Length, new FileInfo(int8).Length, a, b, latency, accuracy, met, integerOps, result.Description, result.Summary.ToString(), sha, PinsInt8(store, recipe.Name), pessimistic);
+    }
+
+    /// <summary>
+    /// The `check` command under qemu-user emulating <paramref name="cpu"/>: ONNX Runtime picks its kernels from CPUID,
+    /// so this is what such a machine computes (about 20x slower). Returns its accuracy line and whether the bar held.
+    /// </summary>
+    private static (string Text, bool Met) CheckOnEmulatedCpu(string cpu, string store, string data, Recipe recipe, string int8, string dictionary)
+    {
+        var host = Environment.ProcessPath!;
+        var start = new ProcessStartInfo("qemu-x86_64-static") { UseShellExecute = false, RedirectStandardOutput = true };
+        start.ArgumentList.Add("-cpu");
+        start.ArgumentList.Add(cpu);
+        start.ArgumentList.Add(host);
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ReportCommand).Assembly.Location);
+        }
+
+        foreach (var arg in new[] { "check", "--store", store, "--data", data, "--model", recipe.Name, "--int8", int8, "--dictionary", dictionary })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Console.Error.WriteLine($"checking {recipe.Name} on an emulated {cpu} CPU (qemu-x86_64-static; minutes)");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("qemu-x86_64-static did not start; install Debian's qemu-user-static or pass --pessimistic-cpu none.");
+        var line = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        if (process.ExitCode is not (0 or 1))
+        {
+            throw new InvalidOperationException($"'check' under qemu-x86_64-static -cpu {cpu} failed with exit code {process.ExitCode}: {line}");
+        }
+
+        var text = line.StartsWith(recipe.Name + ": ", StringComparison.Ordinal) ? line[(recipe.Name.Length + 2)..] : line;
+        return (text, process.ExitCode == 0);
     }
 
     /// <summary>Whether the model's manifest in the store lists an int8 version as its default.</summary>
@@ -115,15 +164,24 @@ internal static class ReportCommand
         }
     }
 
-    private static Measurement Child(string model, Recipe recipe, string set, string? dictionary, string output)
+    /// <summary>The printed text of each realistic document line (scripts/calibration/documents.sh), or null without such a set.</summary>
+    internal static IReadOnlyList<string>? DocumentTruth(string? documents) =>
+        documents is null ? null : Calibration.SampleSets.ReadLines(documents).Select(l => l.Text).ToList();
+
+    private static Measurement Child(string model, Recipe recipe, string set, string? dictionary, string? documents, string output)
     {
         string[] args = ["measure", "--model", model, "--preset", recipe.Name, "--set", set, "--out", output];
-        Run(dictionary is null ? args : [.. args, "--dictionary", dictionary]);
+        if (dictionary is not null)
+        {
+            args = [.. args, "--dictionary", dictionary];
+        }
+
+        Run(documents is null ? args : [.. args, "--documents", documents]);
         Console.Error.WriteLine($"measured {model}");
         return JsonSerializer.Deserialize<Measurement>(File.ReadAllText(output))!;
     }
 
-    internal static (string Text, bool Met) Compare(Recipe recipe, Measurement a, Measurement b)
+    internal static (string Text, bool Met) Compare(Recipe recipe, Measurement a, Measurement b, IReadOnlyList<string>? documentTruth = null)
     {
         switch (recipe.Preset)
         {
@@ -162,7 +220,18 @@ internal static class ReportCommand
                 var agree = a.Texts.Zip(b.Texts).Count(p => p.First.Trim() == p.Second.Trim());
                 var exact = a.Texts.Zip(b.Texts).Count(p => p.First == p.Second);
                 var rate = (double)agree / a.Texts.Count;
-                return (string.Create(Inv, $"CTC string agreement {rate:P1} ({agree}/{a.Texts.Count}, ends trimmed; byte-exact {exact}/{a.Texts.Count}) (bar 98%)"), rate >= 0.98);
+                var text = string.Create(Inv, $"CTC string agreement {rate:P1} ({agree}/{a.Texts.Count}, ends trimmed; byte-exact {exact}/{a.Texts.Count}) (bar 98%)");
+                var met = rate >= 0.98;
+                if (documentTruth is null || a.DocumentTexts is null || b.DocumentTexts is null)
+                {
+                    return (text + "; no realistic document lines measured (bar not checked)", false);
+                }
+
+                // Realistic printed lines against the truth: the int8 default may read at most one line in thirty fewer exactly than fp32.
+                var fp32 = TextAccuracy.Measure(a.DocumentTexts, documentTruth);
+                var int8 = TextAccuracy.Measure(b.DocumentTexts, documentTruth);
+                met &= int8.ExactRate >= fp32.ExactRate - TextAccuracy.AllowedExactLoss;
+                return (text + string.Create(Inv, $"; document lines read exactly fp32 {fp32.ExactRate:P1} / int8 {int8.ExactRate:P1} ({fp32.Exact}/{int8.Exact} of {fp32.Lines}), CER fp32 {fp32.CharacterErrorRate:P2} / int8 {int8.CharacterErrorRate:P2} (bar: int8 within 1 line in 30 of fp32)"), met);
             }
 
             default:
@@ -209,13 +278,15 @@ internal static class ReportCommand
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
         var sb = new StringBuilder();
         sb.AppendLine("# Int8 quantization report").AppendLine();
-        sb.AppendLine(Inv, $"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `./build.sh quantize-report` on {cpu}, {Environment.ProcessorCount} cores, ONNX Runtime 1.30.0 (onnxruntime-node), CPU provider, {Environment.ProcessorCount} intra-op threads.");
-        sb.AppendLine("Each model and precision was loaded in its own child process for session creation time, peak RSS (VmHWM of the child) and the evaluation outputs. Warm latency comes from one more child per model that loads both precisions and times them in alternating blocks (40 rounds, each a block of fp32 runs and a block of int8 runs, order swapped every round, a block being as many runs as fill 0.1 s and at least 5) on the first evaluation sample: the p50 columns are the medians over rounds of each block's p50, the ratio is the median of the per-round int8/fp32 ratios with its 10th-90th percentile range. Accuracy compares int8 with fp32 outputs on the evaluation set, which is disjoint from the calibration set (scripts/calibration/generate.sh).").AppendLine();
-        sb.AppendLine("| model | fp32 size | int8 size | ratio | session fp32 / int8 (ms) | warm p50 fp32 / int8 (ms) | latency ratio (p10-p90) | peak RSS fp32 / int8 (MB) | integer ops after ORT fusion | accuracy |");
-        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var features = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':', 2)[1].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Where(f => f is "avx2" or "avx512f" or "avx512_vnni" or "avx_vnni").Order(StringComparer.Ordinal).ToArray() ?? [];
+        sb.AppendLine(Inv, $"Generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `./build.sh quantize-report` on {cpu} ({string.Join(", ", features)}), {Environment.ProcessorCount} cores, ONNX Runtime 1.30.0, CPU provider, {Environment.ProcessorCount} intra-op threads.");
+        sb.AppendLine("Each model and precision was loaded in its own child process for session creation time, peak RSS (VmHWM of the child) and the evaluation outputs. Warm latency comes from one more child per model that loads both precisions and times them in alternating blocks (40 rounds, each a block of fp32 runs and a block of int8 runs, order swapped every round, a block being as many runs as fill 0.1 s and at least 5) on the first evaluation sample: the p50 columns are the medians over rounds of each block's p50, the ratio is the median of the per-round int8/fp32 ratios with its 10th-90th percentile range. Accuracy compares int8 with fp32 outputs on the evaluation set, which is disjoint from the calibration set (scripts/calibration/generate.sh), and text-recognition also reads realistic document lines against their printed text (scripts/calibration/documents.sh). The accuracy is measured twice: on this CPU, and on an emulated AVX2-only CPU without AVX-512 or VNNI (qemu-x86_64-static -cpu Haswell, the pessimistic x86-64 CPU for integer kernels); the verdict takes the worse.").AppendLine();
+        sb.AppendLine("| model | fp32 size | int8 size | ratio | session fp32 / int8 (ms) | warm p50 fp32 / int8 (ms) | latency ratio (p10-p90) | peak RSS fp32 / int8 (MB) | integer ops after ORT fusion | accuracy | accuracy on the pessimistic CPU |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
         {
-            sb.AppendLine(Inv, $"| {r.Recipe.Name} | {r.Fp32Size:N0} | {r.Int8Size:N0} | {(double)r.Int8Size / r.Fp32Size:F2} | {r.Fp32.SessionMs:F0} / {r.Int8.SessionMs:F0} | {r.Fp32.WarmP50Ms:F3} / {r.Int8.WarmP50Ms:F3} | {r.Latency.Ratio:F2} ({r.Latency.RatioP10:F2}-{r.Latency.RatioP90:F2}) | {r.Fp32.PeakRssKb / 1024.0:F0} / {r.Int8.PeakRssKb / 1024.0:F0} | {r.IntegerOps} | {r.Accuracy} |");
+            sb.AppendLine(Inv, $"| {r.Recipe.Name} | {r.Fp32Size:N0} | {r.Int8Size:N0} | {(double)r.Int8Size / r.Fp32Size:F2} | {r.Fp32.SessionMs:F0} / {r.Int8.SessionMs:F0} | {r.Fp32.WarmP50Ms:F3} / {r.Int8.WarmP50Ms:F3} | {r.Latency.Ratio:F2} ({r.Latency.RatioP10:F2}-{r.Latency.RatioP90:F2}) | {r.Fp32.PeakRssKb / 1024.0:F0} / {r.Int8.PeakRssKb / 1024.0:F0} | {r.IntegerOps} | {r.Accuracy} | {r.Pessimistic ?? "not checked"} |");
         }
 
         sb.AppendLine().AppendLine("## Verdict per model").AppendLine();
@@ -230,17 +301,19 @@ internal static class ReportCommand
         sb.AppendLine().AppendLine("## Notes").AppendLine();
         string[] notes =
         [
+            "Integer kernels and CPUs: x86-64 CPUs without VNNI multiply uint8 activations by int8 weights with VPMADDUBSW, which saturates a 16-bit sum for full-range weights, so an 8-bit int8 model can compute other numbers there than on an AVX-512 VNNI machine. Every integer-kernel weight is therefore 7-bit (ONNX Runtime's reduce-range remedy: 2 x 255 x 63 fits), and the pessimistic-CPU column checks the result on an emulated Haswell.",
+            "Reproducible bytes: text-detection and text-recognition store int8 weights and compute in fp32 (weight-only), and voice-activity's recipe is dynamic: none of the product's int8 artifacts reads calibration data, so their bytes depend only on the fp32 model and the quantizer, not on the CPU that builds them. A calibrated (static) recipe snaps each range outward to 1/64 of its power of two, so last-bit differences between CPUs' float kernels rarely change a byte; setup accepts a build that still differs by its accuracy bar (scripts/quantize-models.sh) and records its actual hash in the store's manifest.",
             "Static QDQ layout is verified on the graph ORT actually runs: the report reads back ORT's optimized model (SessionSettings.OptimizedModelPath) and counts fused integer kernels (QLinearConv, QLinearMatMul, QLinearAdd, QLinearMul, ...).",
-            "Evaluation data (scripts/calibration/generate.sh, defaults 200 lines, 40 pages, 16 clips per set, each clip at 16 kHz and resampled to 8 kHz): the evaluation strings are generated to exclude every calibration string. Recognition lines are fed as PaddleOCR does (height 48, width proportional, zero-padded to at least 320); squeezing long lines into 320 columns made even fp32 misread them, so agreement measured noise. fp32 reads all 100 upright evaluation lines exactly as rendered (apart from spaces at the ends).",
-            "Recognition agreement compares strings with spaces at both ends trimmed (a space at a blank margin is a near-tie of the space class, even in fp32); interior spaces count, so merged or split words are failures. The byte-exact figure is printed next to it. PaddleOCR's own RecMetric is looser: it drops every space.",
-            "Detection boxes are DBNet's: threshold 0.3, 4-connected regions, each grown by area x 1.5 / perimeter (PaddleOCR's unclip ratio) and clamped, matched by best IoU. Without the unclip, the shrunk kernels of 10-pixel-high lines turn a 1-pixel edge shift into a 10 % IoU loss. fp32 against itself scores 1.000.",
-            "text-detection recipe: a per-channel Mul/Add after nearly every Conv (PP-OCRv4's learnable affine) is folded into the Conv first (exact up to float rounding), and the stem and first block (p2o.Conv.0-3, full-resolution maps) stay fp32: quantizing them moved box edges by 1-2 px (box IoU 0.90; excluding later blocks instead changed nothing). Entropy calibration collapsed the map (IoU 0.74); min-max gave 0.969, percentile 99.99 on 40 pages 0.974. ORT does not fold these Mul/Add into Conv in the fp32 model (its optimized fp32 graph keeps 86 Mul and 89 Add), so part of the int8 speed-up is the fold itself: an fp32 model with only the fold ran 0.84x the shipped fp32 in one interleaved measurement (16.3 vs 19.4 ms, int8 13.1 ms). The latency ratio compares against the fp32 artifact as shipped.",
-            "text-recognition recipe: the attention MatMuls between two activations (Q x K^T, softmax x V) stay fp32. Entropy calibration produced empty strings, min-max merged words (87 %), more calibration lines (96) did worse than 24 (95 %), and Conv+Mul/Add folding lowered agreement to 96 %.",
-            "text-direction misses size by construction: its 145k weights are 127 KB as int8 (0.22x alone), and per-channel scales (26 KB), int32 biases (13 KB) and the QDQ graph itself (143 quantized activations, each a Q and a DQ node with named scale and zero point, about 85 KB) add the rest; the 0.30x target needs everything under 174 KB. The int8 model is also slower (Q/DQ overhead dominates a 1.5 ms model), so it stays fp32: 0.43x the size does not pay for a slower model.",
-            "voice-activity (Silero VAD v5) keeps every layer inside the two branches of an If on the sample rate (16 and 8 kHz), with its weights as Constant nodes in those branches. The quantizer's If-branch pass rewrites them without calibration: the 4 LSTMs (one per state branch in each rate's branch) become com.microsoft DynamicQuantizeLSTM (W and R int8 per gate row, activations quantized at run time), and the 12 Convs keep fp32 arithmetic on int8-stored weights that ORT restores at session creation (Cast and Mul on constants, folded). The gain is size (0.29x); a chunk runs in about 0.2 ms either way. `serverless-quantize latency` (both precisions in one process, 150 alternating rounds, 2 threads, load average 12-15, 2026-11-22) gave median per-round int8/fp32 ratios of 0.97, 0.99, 0.995, 1.005, 1.01, 1.02 and 1.07 in seven runs (median 1.005), and a variant whose run-time graph is exactly fp32's (LSTM weights also int8-stored and restored at load) measured 1.02-1.03 against fp32: about 3 % is this machine's resolution for a 0.2 ms model, hence the rule's tolerance (a heavily loaded run can still exceed it). Accuracy is measured as silero-vad feeds the model: 512-sample chunks at 16 kHz (256 at 8 kHz) with the previous chunk's last 64 (32) samples prepended and the state carried; the 8 kHz clips are the 16 kHz ones resampled by sox. Fed without that context, fp32 itself sits near 0.5 far more often (74 of 1245 chunks in 0.4-0.6 at 8 kHz, 8 with it) and int8 agreed on only 97.99 % at 8 kHz; storing all 8 kHz encoder Convs as int16 reached 99.44 % at 0.33x there.",
-            "Determinism: scripts/quantize-models.sh regenerates calibration data and artifacts; two runs from an empty calibration folder and an empty NAME/2 gave identical SHA-256 for text-detection, text-recognition and voice-activity (2026-11-22). The OCR bytes depend on the quantizer, ONNX Runtime 1.30.0 (calibration runs) and the calibration data, which is rendered by ImageMagick with the DejaVu/Liberation/FreeFont fonts from strings made by awk (mawk's rand); voice-activity's depend only on the fp32 model and the quantizer (no calibration). scripts/calibration/calibration.pin pins that data (and the speech clips, made by espeak-ng and sox); when an artifact's hash differs from its model.json, the script says whether the calibration data changed (and which part: the strings, the rendered sizes or the pixels, with the dpkg versions of the packages that make them) or the quantizer and its runtime did.",
-            "Pinned defaults: " + Pinned(rows) + " ./build.sh setup builds each pinned int8 artifact with scripts/quantize-models.sh from the fp32 version 1 and the calibration data (49 s on this 2-core machine under load on a fresh clone, 2026-11-22; afterwards setup only checks a stamp) and fails if a hash differs from model.json. scripts/fetch-models.mjs copies the fp32 artifacts and leaves derived versions to that script. The fp32 original stays served as version 1 (/v2/models/{name}/versions/1), and `publish` uploads both versions.",
-            "Latency figures come from a shared 2-core machine whose load average was 2-16 during these runs (2026-11-21): the same pair measured 0.61-0.82 (text-detection) and 0.62-0.91 (text-recognition) in different rounds, and on 2026-11-22 (load 12-21) five interleaved timing-only rounds of `measure` gave 0.45-0.83 (median of p50s 0.76) and 0.52-0.77 (0.63). Whether the 0.70 target is met is undecided near 0.70 on this machine; the default rule needs only a ratio below 1.00, which both OCR models cleared in every round.",
+            "Evaluation data (scripts/calibration/generate.sh: 200 lines, 40 pages, 16 clips per set, each clip at 16 kHz and resampled to 8 kHz) excludes every calibration string. Recognition lines are fed as PaddleOCR does (height 48, width proportional, zero-padded to at least 320).",
+            "Realistic document lines (scripts/calibration/documents.sh, 150 lines): invoice numbers, dates, prices, phone numbers, codes, addresses, doses, e-mail addresses, with punctuation followed by spaces, in every font at 14-40 pt. Both precisions read them and are scored against the printed text: lines read exactly (spaces at the ends trimmed) and the character error rate. The int8 default may read at most one line in thirty fewer exactly than fp32.",
+            "Recognition agreement compares strings with spaces at both ends trimmed (a space at a blank margin is a near-tie of the space class, even in fp32); interior spaces count, so merged or split words are failures. The byte-exact figure is printed next to it.",
+            "Detection boxes are DBNet's: threshold 0.3, 4-connected regions, each grown by area x 1.5 / perimeter (PaddleOCR's unclip ratio) and clamped, matched by best IoU. fp32 against itself scores 1.000.",
+            "text-detection recipe: a per-channel Mul/Add after nearly every Conv (PP-OCRv4's learnable affine) is folded into the Conv first (exact up to float rounding), then every Conv weight is stored as int8. ORT does not fold these Mul/Add in the fp32 model, so the int8 model runs fewer nodes than fp32. Static int8 with 7-bit weights moved box edges below the bar (mean IoU 0.935 against 0.95), and with 8-bit weights it saturates on CPUs without VNNI.",
+            "text-recognition recipe: every Conv and MatMul weight with a constant operand is stored as int8; the attention MatMuls between two activations have no weight to store. Static int8 of the convolution backbone dropped spaces after punctuation on realistic lines (the failure this evaluation set was made to catch).",
+            "text-direction stays fp32: its static int8 model is slower (Q/DQ overhead dominates a 1.5 ms model) and 0.43x the size.",
+            "voice-activity (Silero VAD v5) keeps every layer inside the two branches of an If on the sample rate (16 and 8 kHz). The quantizer's If-branch pass rewrites them without calibration: the 4 LSTMs become com.microsoft DynamicQuantizeLSTM (7-bit W and R per gate row, activations quantized at run time), and the 12 Convs keep fp32 arithmetic on int8-stored weights. Accuracy is measured as silero-vad feeds the model: 512-sample chunks at 16 kHz (256 at 8 kHz) with the previous chunk's last 64 (32) samples prepended and the state carried.",
+            "Pinned defaults: " + Pinned(rows) + " ./build.sh setup builds each int8 artifact with scripts/quantize-models.sh from the fp32 version 1; the fp32 original stays served as version 1 (/v2/models/{name}/versions/1), and `publish` uploads both versions.",
+            "Latency figures come from a shared 2-core machine: the ratio is measured interleaved in one process so both precisions see the same load, and a ratio up to 1.03 counts as not slower (the same run-time graph measured against itself comes out that far apart).",
         ];
         foreach (var note in notes)
         {

@@ -9,7 +9,14 @@ internal static class RepoPaths
         typeof(RepoPaths).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .First(a => a.Key == "RepositoryRoot").Value!;
 
-    public static string Models => Path.Combine(Root, "models");
+    /// <summary>
+    /// The manifests serving reads: the local store's copies of models/*/model.json, which carry the actual hash of each
+    /// int8 artifact setup built on this machine (./build.sh exports the same folder as SERVERLESS_MODELS_DIR).
+    /// </summary>
+    public static string Models => ModelStore;
+
+    /// <summary>The checked-in manifests (models/), whose int8 hashes are the recorded reference builds.</summary>
+    public static string CheckedInManifests => Path.Combine(Root, "models");
 
     /// <summary>The verified local model store that setup fills (./build.sh setup).</summary>
     public static string ModelStore => Path.Combine(Root, ".cache", "store");

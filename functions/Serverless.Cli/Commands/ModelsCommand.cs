@@ -64,6 +64,19 @@ internal static class ModelsCommand
             await console.Output.WriteLineAsync($"not served: {skipped.Reason}.").ConfigureAwait(false);
         }
 
+        foreach (var manifest in repository.Manifests)
+        {
+            foreach (var version in manifest.Versions)
+            {
+                if (version.Source is { ReferenceSha256: { } reference } source)
+                {
+                    await console.Output.WriteLineAsync(
+                        $"{manifest.Name} {version.Version}: built on this machine (sha256 {version.Sha256[..12]}..., {FormatSize(version.Size)}); it differs from the reference build "
+                        + $"(sha256 {reference[..Math.Min(12, reference.Length)]}...). {source.LocalBuild}").ConfigureAwait(false);
+                }
+            }
+        }
+
         await console.Output.WriteLineAsync($"{repository.Manifests.Count} model(s) from {components.Source}").ConfigureAwait(false);
         return ExitCodes.Success;
     }

@@ -69,6 +69,18 @@ public sealed record ModelSource
 
     /// <summary>For derived artifacts (e.g. int8): the version it was derived from and how.</summary>
     public string? DerivedFrom { get; init; }
+
+    /// <summary>
+    /// For a derived artifact built on this machine whose bytes differ from the recorded reference build: the
+    /// reference's SHA-256 (the version's own <c>sha256</c> is the local build's, which serving verifies).
+    /// </summary>
+    public string? ReferenceSha256 { get; init; }
+
+    /// <summary>The reference build's size in bytes (see <see cref="ReferenceSha256"/>).</summary>
+    public long? ReferenceSize { get; init; }
+
+    /// <summary>Why the local build differs from the reference, and the accuracy that accepted it (written by setup).</summary>
+    public string? LocalBuild { get; init; }
 }
 
 /// <summary>A declared input or output: protocol datatype name and shape (-1 for dynamic).</summary>

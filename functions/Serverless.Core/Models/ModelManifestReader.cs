@@ -71,6 +71,9 @@ internal static class ModelManifestReader
             Path = OptionalString(element, "path", path),
             License = OptionalString(element, "license", path),
             DerivedFrom = OptionalString(element, "derivedFrom", path),
+            ReferenceSha256 = OptionalString(element, "referenceSha256", path),
+            ReferenceSize = OptionalLong(element, "referenceSize", path),
+            LocalBuild = OptionalString(element, "localBuild", path),
         };
     }
 
@@ -120,6 +123,9 @@ internal static class ModelManifestReader
             ? number
             : throw new JsonException($"{path}.{name} must be a whole number (32-bit)");
     }
+
+    private static long? OptionalLong(JsonElement parent, string name, string path) =>
+        parent.TryGetProperty(name, out var value) ? Long(value, $"{path}.{name}") : null;
 
     private static bool? OptionalBool(JsonElement parent, string name, string path)
     {

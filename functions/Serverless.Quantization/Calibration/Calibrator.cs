@@ -28,6 +28,9 @@ public sealed class Calibrator
 
     public int ProgressEvery { get; init; } = 8;
 
+    /// <summary>See <see cref="QuantizerOptions.CalibrationPerturbation"/>: relative amplitude of the deterministic change applied to each activation.</summary>
+    public double Perturbation { get; init; }
+
     /// <summary>Runs the samples and returns statistics for each of <paramref name="tensors"/> (float tensors of the model).</summary>
     public IReadOnlyDictionary<string, TensorStatistics> Collect(
         ModelProto model, IReadOnlyList<string> tensors, IReadOnlyList<CalibrationSample> samples, CalibrationMethod method, int bins = 2048, string modelName = "model")
@@ -90,15 +93,36 @@ public sealed class Calibrator
                 continue;
             }
 
-            ranges[name] = options.Method switch
+            var range = options.Method switch
             {
                 CalibrationMethod.Percentile => s.Percentile(options.Percentile),
                 CalibrationMethod.Entropy => s.Entropy(),
                 _ => s.MinMax(),
             };
+            ranges[name] = range.SnapOutward();
         }
 
         return ranges;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="values"/> with each element scaled by 1 + amplitude x u, u in [-1, 1) from a hash of the
+    /// sample, output and element index: the same in every pass, so range and histogram see the same activations.
+    /// </summary>
+    private static float[] Perturbed(ReadOnlySpan<float> values, double amplitude, int sample, int output)
+    {
+        var copy = new float[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var h = unchecked(((uint)sample * 0x9E3779B1u) ^ ((uint)output * 0x85EBCA77u) ^ ((uint)i * 0xC2B2AE3Du));
+            h ^= h >> 15;
+            h *= 0x2C1B3C6Du;
+            h ^= h >> 12;
+            var u = (h / 2147483648.0) - 1.0;
+            copy[i] = (float)(values[i] * (1.0 + (amplitude * u)));
+        }
+
+        return copy;
     }
 
     private void RunPass(IInferenceSession session, IReadOnlyList<CalibrationSample> samples, List<(int Index, TensorStatistics Stats)> outputs, string pass, Action<TensorStatistics, ReadOnlySpan<float>> add)
@@ -126,7 +150,8 @@ public sealed class Calibrator
                     if (output.ElementType == TensorElementType.Float)
                     {
                         outputs[k].Stats.Rank = output.Shape.Length;
-                        add(outputs[k].Stats, MemoryMarshal.Cast<byte, float>(output.Bytes));
+                        var values = MemoryMarshal.Cast<byte, float>(output.Bytes);
+                        add(outputs[k].Stats, Perturbation == 0 ? values : Perturbed(values, Perturbation, n, k));
                     }
                 }
             }

@@ -62,7 +62,7 @@ public static class DynamicRewriter
                 (k, n) = (n, k);
             }
 
-            var (wq, ws) = QuantMath.PerChannelInt8(values, [k, n], 1);
+            var (wq, ws) = QuantMath.PerChannelInt8(values, [k, n], 1, options.IntegerWeightRange);
             var p = node.Name + "_" + w.Name;
             graph.Initializer.Add(TensorProtos.Int8(p + "_quantized", [k, n], wq));
             graph.Initializer.Add(TensorProtos.Float(p + "_scale", [n], ws));

@@ -135,7 +135,7 @@ public static class QdqRewriter
 
             if (chosenSet.Contains(node))
             {
-                QuantizeWeights(graph, nodes, node, inits, quantized);
+                QuantizeWeights(graph, nodes, node, inits, quantized, options.IntegerWeightRange);
                 summary.Count(node.OpType);
             }
 
@@ -203,7 +203,7 @@ public static class QdqRewriter
         nodes.Add(GraphEdits.Node("DequantizeLinear", tensor + "_DQ", [q, scale, zero], [DqName(tensor)]));
     }
 
-    private static void QuantizeWeights(GraphProto graph, List<NodeProto> nodes, NodeProto node, Dictionary<string, TensorProto> inits, SortedDictionary<string, QuantParams> quantized)
+    private static void QuantizeWeights(GraphProto graph, List<NodeProto> nodes, NodeProto node, Dictionary<string, TensorProto> inits, SortedDictionary<string, QuantParams> quantized, int weightRange)
     {
         if (node.OpType is "Add" or "Mul" || (node.OpType == "MatMul" && !inits.ContainsKey(node.Input[1])))
         {
@@ -218,7 +218,7 @@ public static class QdqRewriter
             _ => 1,
         };
         var dims = w.Dims.ToArray();
-        var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, axis);
+        var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, axis, weightRange);
         // Weights are named after themselves (short names keep small models small); a weight shared by two
         // nodes gets the node name too, since each node may need a different axis.
         var prefix = inits.ContainsKey(w.Name + "_q") ? node.Name + "_" + w.Name : w.Name;

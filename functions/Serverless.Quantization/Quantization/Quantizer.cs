@@ -51,7 +51,11 @@ public sealed class Quantizer
         _progress?.Invoke($"{modelName}: opset {from}, {graph.Node.Count} nodes, {graph.Initializer.Count} initializers, {folded} BatchNormalization and {affine} constant Mul/Add folded into Conv");
 
         QuantizationSummary summary;
-        if (options.Mode == QuantizationMode.Dynamic)
+        if (options.Mode == QuantizationMode.WeightOnly)
+        {
+            summary = WeightOnlyRewriter.Rewrite(graph, options);
+        }
+        else if (options.Mode == QuantizationMode.Dynamic)
         {
             OpsetUpgrader.Upgrade(model, DynamicOpset, modelName: modelName);
             summary = DynamicRewriter.Rewrite(graph, options);
@@ -73,7 +77,7 @@ public sealed class Quantizer
             // A graph with nothing quantizable at its top level (e.g. all weights inside If branches) needs no run.
             var stats = tensors.Count == 0
                 ? new Dictionary<string, TensorStatistics>()
-                : new Calibrator(_factory, _progress).Collect(model, tensors, samples, options.Method, options.HistogramBins, modelName);
+                : new Calibrator(_factory, _progress) { Perturbation = options.CalibrationPerturbation }.Collect(model, tensors, samples, options.Method, options.HistogramBins, modelName);
             OpsetUpgrader.Upgrade(model, StaticOpset, name => stats.TryGetValue(name, out var s) && s.Rank >= 0 ? s.Rank : null, modelName);
             summary = QdqRewriter.Rewrite(graph, Calibrator.Ranges(stats, options), options);
         }

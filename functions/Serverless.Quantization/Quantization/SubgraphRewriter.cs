@@ -215,7 +215,7 @@ public static class SubgraphRewriter
         }
 
         long dirs = w.Dims[0], rows = w.Dims[1], k = w.Dims[2];
-        var (values, scales) = QuantMath.PerChannelInt8(w.Floats(), [dirs * rows, k], 0);
+        var (values, scales) = QuantMath.PerChannelInt8(w.Floats(), [dirs * rows, k], 0, state.Options.IntegerWeightRange);
         var transposed = new sbyte[values.Length];
         for (long d = 0; d < dirs; d++)
         {
@@ -247,27 +247,16 @@ public static class SubgraphRewriter
         var key = "conv-weight:" + w.Name;
         if (!state.Quantized.TryGetValue((owner, key), out var names))
         {
-            var dims = w.Dims.ToArray();
-            var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, 0);
-            names = [state.Unique(w.Name + "_int8"), state.Unique(w.Name + "_int8_scale"), state.Unique(w.Name + "_int8_cast"), state.Unique(w.Name + "_int8_restored")];
-            owner.Initializer.Add(TensorProtos.Int8(names[0], dims, values));
-            var scaleDims = new long[dims.Length];
-            Array.Fill(scaleDims, 1L);
-            scaleDims[0] = dims[0];
-            owner.Initializer.Add(TensorProtos.Float(names[1], scaleDims, scales));
-            var cast = GraphEdits.Node("Cast", state.Unique(names[2] + "_Cast"), [names[0]], [names[2]]);
-            cast.Attribute.Add(GraphEdits.IntAttr("to", OnnxDataType.Float));
             if (!state.Prefix.TryGetValue(owner, out var prefix))
             {
                 state.Prefix[owner] = prefix = [];
             }
 
-            prefix.Add(cast);
-            prefix.Add(GraphEdits.Node("Mul", state.Unique(names[3] + "_Mul"), [names[2], names[1]], [names[3]]));
+            names = [WeightOnlyRewriter.Store(owner, w, 0, prefix, state.Unique)];
             state.Quantized[(owner, key)] = names;
         }
 
-        node.Input[1] = names[3];
+        node.Input[1] = names[0];
         state.Summary.Count("Conv");
         state.Summary.WeightOnly++;
         return true;
@@ -285,7 +274,7 @@ public static class SubgraphRewriter
         if (!state.Quantized.TryGetValue((owner, key), out var names))
         {
             var dims = w.Dims.ToArray();
-            var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, 1);
+            var (values, scales) = QuantMath.PerChannelInt8(TensorProtos.ReadFloats(w), dims, 1, state.Options.IntegerWeightRange);
             names = [state.Unique(w.Name + "_quantized"), state.Unique(w.Name + "_scale"), state.Unique(w.Name + "_zero_point")];
             owner.Initializer.Add(TensorProtos.Int8(names[0], dims, values));
             owner.Initializer.Add(TensorProtos.Float(names[1], [dims[1]], scales));

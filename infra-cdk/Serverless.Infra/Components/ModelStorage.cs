@@ -117,9 +117,10 @@ internal sealed class ModelStorage : Construct
     private void Upload(InfraSettings settings)
     {
         // Both folders are zipped as assets; the deployment unpacks them side by side under models/, so
-        // models/<name>/model.json sits next to models/<name>/<version>/model.onnx.
+        // models/<name>/model.json sits next to models/<name>/<version>/model.onnx. The local store setup fills is
+        // self-describing (its manifests carry the hashes of the artifacts built on this machine): then it is the only asset.
         var store = new Asset(this, "StoreAsset", new AssetProps { Path = settings.ModelStoreDirectory });
-        var manifests = new Asset(this, "ManifestAsset", new AssetProps { Path = settings.ModelsDirectory });
+        var manifests = SamePath(settings.ModelsDirectory, settings.ModelStoreDirectory) ? store : new Asset(this, "ManifestAsset", new AssetProps { Path = settings.ModelsDirectory });
 
         // Our own role, handed to BucketDeployment without policy updates: its built-in grants are wildcards
         // (s3:GetObject*, s3:List*, s3:DeleteObject*) on whole buckets; these statements are exact.
@@ -151,7 +152,9 @@ internal sealed class ModelStorage : Construct
             .Sum(f => new FileInfo(f).Length) / (1024 * 1024);
         _ = new BucketDeployment(this, "Upload", new BucketDeploymentProps
         {
-            Sources = [Source.Bucket(store.Bucket, store.S3ObjectKey), Source.Bucket(manifests.Bucket, manifests.S3ObjectKey)],
+            Sources = manifests == store
+                ? [Source.Bucket(store.Bucket, store.S3ObjectKey)]
+                : [Source.Bucket(store.Bucket, store.S3ObjectKey), Source.Bucket(manifests.Bucket, manifests.S3ObjectKey)],
             DestinationBucket = ModelBucket,
             DestinationKeyPrefix = ModelPrefix,
             // Never delete what is not in the local store: other versions may have been published directly.
@@ -168,4 +171,7 @@ internal sealed class ModelStorage : Construct
             }),
         });
     }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal);
 }

@@ -96,7 +96,7 @@ public sealed partial record InfraSettings
 
         var settings = new InfraSettings
         {
-            ModelsDirectory = PathOf(ModelsKey, "../models"),
+            ModelsDirectory = PathOf(ModelsKey, "../.cache/store"),
             ModelStoreDirectory = PathOf(ModelStoreKey, "../.cache/store"),
             Stage = Text(StageKey) is { Length: > 0 } stage ? stage : "prod",
             GpuInstanceType = Text(GpuInstanceTypeKey) is { Length: > 0 } type ? type : "g5.xlarge",
@@ -168,7 +168,7 @@ public sealed partial record InfraSettings
 
         if (!Directory.Exists(ModelsDirectory))
         {
-            throw new InfraConfigException($"Context '{ModelsKey}': the models folder '{ModelsDirectory}' does not exist. Point it at the folder holding <name>/model.json (default ../models).");
+            throw new InfraConfigException($"Context '{ModelsKey}': the models folder '{ModelsDirectory}' does not exist. Point it at the folder holding <name>/model.json (default ../.cache/store, the local store ./build.sh setup fills).");
         }
 
         if (!File.Exists(LambdaPackage) || !LambdaPackage.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))

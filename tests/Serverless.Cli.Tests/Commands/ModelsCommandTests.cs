@@ -31,8 +31,36 @@ public sealed class ModelsCommandTests
 
         Assert.Contains("565.4 KB", run.Output); // text-direction: 578,966 bytes
         Assert.Contains("10.3 MB", run.Output); // text-recognition fp32: 10,822,323 bytes
-        Assert.Contains("2.8 MB", run.Output); // text-recognition int8: 2,947,657 bytes
+        Assert.Contains("2.7 MB", run.Output); // text-recognition int8: 2,866,883 bytes
         Assert.Contains("663.1 KB", run.Output); // voice-activity int8: 678,988 bytes
+    }
+
+    [Fact]
+    public async Task Models_WithALocalInt8Build_SaysItDiffersFromTheReferenceAndWhy()
+    {
+        var store = Directory.CreateTempSubdirectory("serverless-local-build-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(store, "text-direction", "1"));
+            File.Copy(Serverless.Tests.Shared.RepoPaths.ModelFile("text-direction"), Path.Combine(store, "text-direction", "1", "model.onnx"));
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Serverless.Tests.Shared.RepoPaths.CheckedInManifests, "text-direction", "model.json")))!;
+            var source = manifest["versions"]![0]!["source"]!.AsObject();
+            source["referenceSha256"] = new string('a', 64);
+            source["referenceSize"] = 1234;
+            source["localBuild"] = "The CPU differs from the reference machine's. Accepted by its accuracy bar: top-1 agreement 100.0 %.";
+            File.WriteAllText(Path.Combine(store, "text-direction", "model.json"), manifest.ToJsonString());
+
+            var run = await CliRun.RunAsync(["models", "--models", store, "--store", new Uri(store).AbsoluteUri]);
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains("text-direction 1: built on this machine", run.Output);
+            Assert.Contains("differs from the reference build (sha256 aaaaaaaaaaaa...)", run.Output);
+            Assert.Contains("Accepted by its accuracy bar: top-1 agreement 100.0 %.", run.Output);
+        }
+        finally
+        {
+            Directory.Delete(store, recursive: true);
+        }
     }
 
     [Fact]

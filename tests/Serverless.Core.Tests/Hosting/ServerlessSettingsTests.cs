@@ -109,6 +109,6 @@ public sealed class ServerlessSettingsTests
     {
         var settings = ServerlessSettings.FromEnvironment(new FakeEnvironment { CurrentDirectory = Serverless.Tests.Shared.RepoPaths.Root });
 
-        Assert.Equal(Serverless.Tests.Shared.RepoPaths.Models, settings.ModelsDirectory);
+        Assert.Equal(Serverless.Tests.Shared.RepoPaths.CheckedInManifests, settings.ModelsDirectory);
     }
 }

@@ -14,9 +14,9 @@ public sealed class ModelManifestReaderTests
     public static TheoryData<string> RepositoryManifests()
     {
         var data = new TheoryData<string>();
-        foreach (var file in Directory.EnumerateFiles(RepoPaths.Models, "model.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(RepoPaths.CheckedInManifests, "model.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            data.Add(Path.GetRelativePath(RepoPaths.Models, file));
+            data.Add(Path.GetRelativePath(RepoPaths.CheckedInManifests, file));
         }
 
         return data;
@@ -26,7 +26,7 @@ public sealed class ModelManifestReaderTests
     [MemberData(nameof(RepositoryManifests))]
     public void RepositoryManifest_ReadsAsTheSerializerReadsIt(string relative)
     {
-        var json = File.ReadAllBytes(Path.Combine(RepoPaths.Models, relative));
+        var json = File.ReadAllBytes(Path.Combine(RepoPaths.CheckedInManifests, relative));
 
         AssertSame(json);
     }
