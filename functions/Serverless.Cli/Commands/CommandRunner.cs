@@ -16,7 +16,7 @@ internal static class CommandRunner
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await console.Error.WriteLineAsync("serverless: interrupted").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"{console.CommandName}: interrupted").ConfigureAwait(false);
             return ExitCodes.Interrupted;
         }
         catch (InferenceException ex)
@@ -46,7 +46,7 @@ internal static class CommandRunner
 
     private static async Task WriteErrorAsync(CliConsole console, bool verbose, string message, Exception ex)
     {
-        await console.Error.WriteLineAsync($"serverless: {message}").ConfigureAwait(false);
+        await console.Error.WriteLineAsync($"{console.CommandName}: {message}").ConfigureAwait(false);
         if (verbose)
         {
             await console.Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);

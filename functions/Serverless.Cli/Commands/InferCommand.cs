@@ -20,13 +20,13 @@ internal static class InferCommand
             HelpName = "NAME|PATH.onnx",
             Required = true,
         };
-        var input = new Option<FileInfo>("--input", "-i")
+        var input = new Option<string>("--input", "-i")
         {
             Description = "Open Inference Protocol request (JSON) to send.",
             HelpName = "request.json",
             Required = true,
         };
-        var output = new Option<FileInfo?>("--output", "-o")
+        var output = new Option<string?>("--output", "-o")
         {
             Description = "Write the response here instead of stdout.",
             HelpName = "FILE",
@@ -44,43 +44,44 @@ internal static class InferCommand
                 ct => RunAsync(
                     console,
                     parse.GetValue(model)!,
-                    parse.GetValue(input)!,
-                    parse.GetValue(output),
-                    CommonOptions.ResolveModelsDir(parse.GetValue(models)),
-                    CommonOptions.ResolveStore(parse.GetValue(store)),
+                    console.FullPath(parse.GetValue(input)!),
+                    parse.GetValue(output) is { } path ? console.FullPath(path) : null,
+                    CommonOptions.ResolveModelsDir(parse.GetValue(models), console),
+                    CommonOptions.ResolveStore(parse.GetValue(store), console),
                     ct),
                 cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(CliConsole console, string model, FileInfo input, FileInfo? output, string? modelsDir, string? store, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliConsole console, string model, string input, string? output, string? modelsDir, string? store, CancellationToken cancellationToken)
     {
-        if (!input.Exists)
+        if (!File.Exists(input))
         {
-            throw new CliUsageException($"Request file '{input.FullName}' does not exist. Pass an Open Inference Protocol JSON request with --input.");
+            throw new CliUsageException($"Request file '{input}' does not exist. Pass an Open Inference Protocol JSON request with --input.");
         }
 
         var isFile = model.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-        if (isFile && !File.Exists(model))
+        var modelFile = isFile ? console.FullPath(model) : null;
+        if (modelFile is not null && !File.Exists(modelFile))
         {
-            throw new CliUsageException($"Model file '{Path.GetFullPath(model)}' does not exist. Pass a model name (see `serverless models`) or the path of an existing .onnx file.");
+            throw new CliUsageException($"Model file '{modelFile}' does not exist. Pass a model name (see `{console.CommandName} models`) or the path of an existing .onnx file.");
         }
 
-        var serveOptions = new ServeOptions { ModelsDir = modelsDir, Store = store };
-        await using var components = isFile
-            ? await ServingComponents.CreateForFileAsync(Path.GetFullPath(model), cancellationToken).ConfigureAwait(false)
+        var serveOptions = new ServeOptions { ModelsDir = modelsDir, Store = store, WorkingDirectory = console.WorkingDirectory };
+        await using var components = modelFile is not null
+            ? await ServingComponents.CreateForFileAsync(modelFile, cancellationToken).ConfigureAwait(false)
             : await ServingComponents.CreateAsync(serveOptions, cancellationToken).ConfigureAwait(false);
         var modelName = isFile ? components.Repository.Manifests[0].Name : model;
 
-        var body = await File.ReadAllBytesAsync(input.FullName, cancellationToken).ConfigureAwait(false);
+        var body = await File.ReadAllBytesAsync(input, cancellationToken).ConfigureAwait(false);
         var request = ProtocolRequest.FromBytes("POST", $"/v2/models/{Uri.EscapeDataString(modelName)}/infer", body, ProtocolContentTypes.Json);
         using var response = new BufferedProtocolResponse();
         await components.Handler.HandleAsync(request, response, cancellationToken).ConfigureAwait(false);
 
         if (response.StatusCode != 200)
         {
-            await console.Error.WriteLineAsync($"serverless: {ErrorMessage(response)} (HTTP {response.StatusCode})").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"{console.CommandName}: {ErrorMessage(response)} (HTTP {response.StatusCode})").ConfigureAwait(false);
             return response.StatusCode is >= 400 and < 500 ? ExitCodes.Usage : ExitCodes.Failure;
         }
 
@@ -92,8 +93,8 @@ internal static class InferCommand
         }
         else
         {
-            await File.WriteAllBytesAsync(output.FullName, response.BodyMemory.ToArray(), cancellationToken).ConfigureAwait(false);
-            await console.Error.WriteLineAsync($"wrote {response.BodyLength} bytes to {output.FullName}").ConfigureAwait(false);
+            await File.WriteAllBytesAsync(output, response.BodyMemory.ToArray(), cancellationToken).ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"wrote {response.BodyLength} bytes to {output}").ConfigureAwait(false);
         }
 
         return ExitCodes.Success;

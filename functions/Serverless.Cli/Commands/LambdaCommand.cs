@@ -14,7 +14,7 @@ internal static class LambdaCommand
     public static Command Create(CliConsole console, Option<bool> verbose)
     {
         var model = new Option<string>("--model") { Description = "The model this function serves (MODEL_NAME).", Required = true, HelpName = "NAME" };
-        var port = new Option<int>("--port") { Description = "Port of the HTTP front door on 127.0.0.1.", DefaultValueFactory = _ => 9000 };
+        var port = CommonOptions.Port("--port", "Port of the HTTP front door on 127.0.0.1 (0 picks a free one).", 9000);
         var bootstrap = new Option<string?>("--bootstrap")
         {
             Description = "Path of the published bootstrap. Default: artifacts/lambda/publish/bootstrap (made by ./build.sh package).",
@@ -34,11 +34,11 @@ internal static class LambdaCommand
             var options = new LambdaOptions(
                 parse.GetValue(model)!,
                 parse.GetValue(port),
-                Path.GetFullPath(parse.GetValue(bootstrap) ?? Path.Combine("artifacts", "lambda", "publish", "bootstrap")),
+                parse.GetValue(bootstrap) is { } path ? console.FullPath(path) : Path.GetFullPath(Path.Combine("artifacts", "lambda", "publish", "bootstrap")),
                 parse.GetValue(preload),
                 parse.GetValue(timeout),
-                CommonOptions.ResolveStore(parse.GetValue(store)) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelStoreVariable),
-                CommonOptions.ResolveModelsDir(parse.GetValue(models)) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelsDirVariable));
+                CommonOptions.ResolveStore(parse.GetValue(store), console) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelStoreVariable),
+                CommonOptions.ResolveModelsDir(parse.GetValue(models), console) ?? Environment.GetEnvironmentVariable(CommonOptions.ModelsDirVariable));
             return CommandRunner.RunAsync(console, isVerbose, ct => RunAsync(console, options, ct), cancellationToken);
         });
         return command;
@@ -49,11 +49,6 @@ internal static class LambdaCommand
         if (!File.Exists(options.Bootstrap))
         {
             throw new CliUsageException($"No bootstrap at {options.Bootstrap}. Run ./build.sh package first, or pass --bootstrap PATH.");
-        }
-
-        if (options.Port is < 0 or > 65535)
-        {
-            throw new CliUsageException($"--port must be between 0 and 65535, got {options.Port}.");
         }
 
         if (options.TimeoutSeconds is < 1 or > 900)

@@ -21,8 +21,9 @@ internal static class ModelsCommand
             var isVerbose = parse.GetValue(verbose);
             var options = new ServeOptions
             {
-                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
-                Store = CommonOptions.ResolveStore(parse.GetValue(store)),
+                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models), console),
+                Store = CommonOptions.ResolveStore(parse.GetValue(store), console),
+                WorkingDirectory = console.WorkingDirectory,
             };
             return CommandRunner.RunAsync(console, isVerbose, ct => RunAsync(console, options, ct), cancellationToken);
         });
@@ -35,7 +36,7 @@ internal static class ModelsCommand
         var repository = components.Repository;
         if (repository.Manifests.Count == 0)
         {
-            await console.Error.WriteLineAsync($"serverless: no models found in {components.Source}. Add <name>/model.json manifests or .onnx files there, or pass --models DIR.").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"{console.CommandName}: no models found in {components.Source}. Add <name>/model.json manifests or .onnx files there, or pass --models DIR.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
@@ -53,6 +54,16 @@ internal static class ModelsCommand
         }
 
         await WriteTableAsync(console.Output, rows).ConfigureAwait(false);
+        foreach (var unloadable in components.Unloadable)
+        {
+            await console.Output.WriteLineAsync($"{unloadable.Name} cannot be served: {unloadable.Error.Message}").ConfigureAwait(false);
+        }
+
+        foreach (var skipped in components.Skipped)
+        {
+            await console.Output.WriteLineAsync($"not served: {skipped.Reason}.").ConfigureAwait(false);
+        }
+
         foreach (var manifest in repository.Manifests)
         {
             foreach (var version in manifest.Versions)

@@ -29,10 +29,11 @@ internal static class PublishCommand
             var isVerbose = parse.GetValue(verbose);
             var options = new ServeOptions
             {
-                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
-                Store = CommonOptions.ResolveStore(parse.GetValue(source)),
+                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models), console),
+                Store = CommonOptions.ResolveStore(parse.GetValue(source), console),
+                WorkingDirectory = console.WorkingDirectory,
             };
-            var destination = parse.GetValue(store)!;
+            var destination = CommonOptions.ResolveStore(parse.GetValue(store), console)!;
             return CommandRunner.RunAsync(console, isVerbose, ct => RunAsync(console, options, destination, ct), cancellationToken);
         });
         return command;
@@ -47,7 +48,7 @@ internal static class PublishCommand
         }
 
         var manifests = ModelCatalog.LoadFromFolder(settings.ModelsDirectory);
-        var resolver = StoreResolver.Create();
+        var resolver = StoreResolver.Create(console.WorkingDirectory);
         var sourceStore = resolver.Resolve(settings.ModelStore);
         var destination = resolver.Resolve(destinationUri);
         if (string.Equals(sourceStore.Root, destination.Root, StringComparison.Ordinal))

@@ -20,21 +20,7 @@ internal static class ServeCommand
 
     public static Command Create(CliConsole console, Option<bool> verbose)
     {
-        var port = new Option<int>("--port", "-p")
-        {
-            Description = "TCP port to listen on (0 picks a free one).",
-            DefaultValueFactory = _ => DefaultPort,
-        };
-        port.Validators.Add(result =>
-        {
-            // Only range-check what parsed as a number; System.CommandLine reports non-numbers itself.
-            if (result.Tokens.Count == 1
-                && int.TryParse(result.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out var value)
-                && value is < 0 or > 65535)
-            {
-                result.AddError($"Port {value} is out of range: use 1-65535, or 0 to pick a free port.");
-            }
-        });
+        var port = CommonOptions.Port("--port", "TCP port to listen on (0 picks a free one).", DefaultPort, "-p");
         var host = new Option<string>("--host")
         {
             Description = "Address to bind. Loopback by default; 0.0.0.0 exposes the server to the network.",
@@ -63,8 +49,9 @@ internal static class ServeCommand
             {
                 Port = parse.GetValue(port),
                 Host = parse.GetValue(host) ?? DefaultHost,
-                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models)),
-                Store = CommonOptions.ResolveStore(parse.GetValue(store)),
+                ModelsDir = CommonOptions.ResolveModelsDir(parse.GetValue(models), console),
+                Store = CommonOptions.ResolveStore(parse.GetValue(store), console),
+                WorkingDirectory = console.WorkingDirectory,
                 Verbose = isVerbose,
             };
             var server = parse.GetValue(httpServer);

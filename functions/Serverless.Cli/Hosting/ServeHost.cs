@@ -157,24 +157,37 @@ internal sealed partial class ServeHost : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>One line per model with its state and URL, then the address; tests wait for "Listening on".</summary>
+    /// <summary>
+    /// One line per model with its state and URL (or, for a file that cannot be loaded, why), the files skipped for
+    /// their names, then the address; tests wait for "Listening on". Having nothing to serve is a warning on stderr.
+    /// </summary>
     public async Task PrintBannerAsync(CliConsole console)
     {
         ArgumentNullException.ThrowIfNull(console);
         var root = BaseAddress.ToString().TrimEnd('/');
         var repository = _components.Repository;
-        await console.Output.WriteLineAsync($"Serving {repository.Manifests.Count} model(s) from {_components.Source}").ConfigureAwait(false);
+        var unloadable = _components.Unloadable;
+        var servable = repository.Manifests.Count - unloadable.Count;
+        var problems = unloadable.Count == 0 ? string.Empty : $" ({unloadable.Count} more cannot be loaded)";
+        await console.Output.WriteLineAsync($"Serving {servable} model(s) from {_components.Source}{problems}").ConfigureAwait(false);
         var width = repository.Manifests.Count == 0 ? 0 : repository.Manifests.Max(m => m.Name.Length);
         foreach (var manifest in repository.Manifests)
         {
             var status = repository.GetStatus(manifest.Name);
-            await console.Output.WriteLineAsync(
-                $"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  POST {root}/v2/models/{manifest.Name}/infer").ConfigureAwait(false);
+            var detail = unloadable.Any(u => u.Name == manifest.Name)
+                ? status.Reason ?? "unavailable"
+                : $"POST {root}/v2/models/{manifest.Name}/infer";
+            await console.Output.WriteLineAsync($"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  {detail}").ConfigureAwait(false);
         }
 
-        if (repository.Manifests.Count == 0)
+        foreach (var skipped in _components.Skipped)
         {
-            await console.Output.WriteLineAsync($"  (no models found in {_components.Source})").ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"Warning: not served: {skipped.Reason}.").ConfigureAwait(false);
+        }
+
+        if (servable == 0)
+        {
+            await console.Error.WriteLineAsync(NothingToServe(_components)).ConfigureAwait(false);
         }
 
         var loading = _components.PreloadNames.Count == 0
@@ -187,6 +200,12 @@ internal sealed partial class ServeHost : IAsyncDisposable
         }
         await console.Output.FlushAsync().ConfigureAwait(false);
     }
+
+    /// <summary>The warning for a server with no model it can serve, saying what to do.</summary>
+    internal static string NothingToServe(ServingComponents components) =>
+        components.Repository.Manifests.Count == 0 && components.Skipped.Count == 0
+            ? $"Warning: no models to serve: {components.Source} holds no <name>/model.json manifests and no *.onnx files. Put models there, or pass --models DIR."
+            : $"Warning: no model in {components.Source} can be served (see above); every request will fail until the files are fixed and the server is started again.";
 
     private void OnSignal(PosixSignalContext context)
     {

@@ -16,6 +16,9 @@ internal sealed record ServeOptions
     /// <summary>Store URI, or null for the settings' default.</summary>
     public string? Store { get; init; }
 
+    /// <summary>The folder the command was typed in: relative paths in MODEL_STORE, SERVERLESS_MODELS_DIR and MODEL_CACHE_DIR resolve against it; null for the process's.</summary>
+    public string? WorkingDirectory { get; init; }
+
     public bool Verbose { get; init; }
 
     /// <summary>--log-level / SERVERLESS_LOG_LEVEL: the lowest level serve logs at; null for Information (Debug with --verbose).</summary>

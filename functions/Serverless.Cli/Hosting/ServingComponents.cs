@@ -46,7 +46,7 @@ internal sealed class ServingComponents : IAsyncDisposable
             new(Commands.CommonOptions.ModelsDirVariable, options.ModelsDir),
             new(Commands.CommonOptions.ModelStoreVariable, options.Store),
             new(PreloadVariable, options.Preload),
-        ]);
+        ], options.WorkingDirectory);
         return ServerlessSettings.FromEnvironment(environment);
     }
 
@@ -60,7 +60,7 @@ internal sealed class ServingComponents : IAsyncDisposable
             (var test, null) => test,
             (var test, var trace) => source => trace(test(source)),
         };
-        var services = await ModelServices.CreateAsync(settings, factory, StoreResolver.Create(), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
+        var services = await ModelServices.CreateAsync(settings, factory, StoreResolver.Create(options.WorkingDirectory), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
         try
         {
             var handler = new ProtocolHandler(services.Repository, ProtocolOptionsFor(options, services));
@@ -107,6 +107,12 @@ internal sealed class ServingComponents : IAsyncDisposable
         var properties = await Store.GetPropertiesAsync(version.Artifact, cancellationToken).ConfigureAwait(false);
         return properties is null ? "missing" : properties.Size == version.Size ? "present" : $"size differs ({properties.Size} B)";
     }
+
+    /// <summary>Files of a bare .onnx folder that cannot be loaded: listed, and answered with their error.</summary>
+    public IReadOnlyList<UnloadableModel> Unloadable => _owned is ModelServices services ? services.Unloadable : [];
+
+    /// <summary>Files of a bare .onnx folder whose names cannot be model names: not served.</summary>
+    public IReadOnlyList<SkippedModelFile> Skipped => _owned is ModelServices services ? services.Skipped : [];
 
     /// <summary>The models MODEL_PRELOAD names among those served (none for a single file).</summary>
     public IReadOnlyList<string> PreloadNames => _owned is ModelServices services ? services.PreloadNames : [];

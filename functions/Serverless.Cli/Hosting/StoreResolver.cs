@@ -16,9 +16,10 @@ internal static class StoreResolver
     /// <summary>The schemes <see cref="CreateCloud"/> registers; a test keeps the two in step.</summary>
     public static IReadOnlyList<string> CloudSchemes { get; } = ["azblob", "https", "s3"];
 
-    public static ObjectStoreResolver Create()
+    /// <summary>The resolver; relative store paths resolve against <paramref name="baseDirectory"/> (the process's current directory when null).</summary>
+    public static ObjectStoreResolver Create(string? baseDirectory = null)
     {
-        var resolver = new ObjectStoreResolver(Directory.GetCurrentDirectory());
+        var resolver = new ObjectStoreResolver(baseDirectory ?? Directory.GetCurrentDirectory());
         var cloud = new Lazy<ObjectStoreResolver>(CreateCloud, LazyThreadSafetyMode.ExecutionAndPublication);
         foreach (var scheme in CloudSchemes)
         {

@@ -142,13 +142,7 @@ internal sealed class BatchLineRunner : IDisposable
     /// <summary>Writes <c>{"error": message}</c> as the next output line.</summary>
     public void WriteError(IBufferWriter<byte> output, string message)
     {
-        using (var writer = new Utf8JsonWriter(output))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("error"u8, message);
-            writer.WriteEndObject();
-        }
-
+        ErrorBody.Write(output, message);
         output.Write("\n"u8);
         Failed++;
     }

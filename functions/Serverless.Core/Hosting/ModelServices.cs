@@ -12,12 +12,15 @@ namespace Serverless.Core.Hosting;
 /// </summary>
 public sealed class ModelServices : IDisposable
 {
-    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry)
+    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry, IReadOnlyList<UnloadableModel> unloadable, IReadOnlyList<SkippedModelFile> skipped)
     {
         Settings = settings;
         Store = store;
         Cache = cache;
         Registry = registry;
+        Unloadable = unloadable;
+        Skipped = skipped;
+        Repository = unloadable.Count == 0 ? registry : new UnloadableModelsRepository(registry, unloadable);
     }
 
     public ServerlessSettings Settings { get; }
@@ -29,7 +32,14 @@ public sealed class ModelServices : IDisposable
 
     public ModelRegistry Registry { get; }
 
-    public IModelRepository Repository => Registry;
+    /// <summary>The registry, plus the unloadable models of a folder of bare .onnx files (listed as FAILED with their reason).</summary>
+    public IModelRepository Repository { get; }
+
+    /// <summary>Files of a bare .onnx folder that ONNX Runtime could not load (or that could not be read); served as errors.</summary>
+    public IReadOnlyList<UnloadableModel> Unloadable { get; }
+
+    /// <summary>Files of a bare .onnx folder whose names cannot be model names; not served.</summary>
+    public IReadOnlyList<SkippedModelFile> Skipped { get; }
 
     /// <summary>
     /// Resolves the store, reads the catalog (models folder, bare .onnx folder, or the store's published
@@ -50,10 +60,13 @@ public sealed class ModelServices : IDisposable
 
         IObjectStore store;
         IReadOnlyList<ModelManifest> manifests;
+        IReadOnlyList<UnloadableModel> unloadable = [];
+        IReadOnlyList<SkippedModelFile> skipped = [];
         if (settings.ModelsDirectory is { } folder && !ModelCatalog.FolderHasManifests(folder) && DerivedManifest.FolderHasModels(folder))
         {
             store = new LocalObjectStore(folder);
-            manifests = await DerivedManifest.FromFolderAsync(folder, factory, options.SessionSettings, cancellationToken).ConfigureAwait(false);
+            var derived = await DerivedManifest.FromFolderAsync(folder, factory, options.SessionSettings, cancellationToken).ConfigureAwait(false);
+            (manifests, unloadable, skipped) = (derived.Manifests, derived.Unloadable, derived.Skipped);
         }
         else if (settings.ModelsDirectory is { } manifestsFolder)
         {
@@ -72,11 +85,12 @@ public sealed class ModelServices : IDisposable
             }
         }
 
-        var available = string.Join(", ", manifests.Select(m => m.Name));
+        var available = string.Join(", ", manifests.Select(m => m.Name).Concat(unloadable.Select(u => u.Name)).Order(StringComparer.Ordinal));
         if (settings.ModelName is { } only)
         {
             manifests = [.. manifests.Where(m => m.Name == only)];
-            if (manifests.Count == 0)
+            unloadable = [.. unloadable.Where(u => u.Name == only)];
+            if (manifests.Count == 0 && unloadable.Count == 0)
             {
                 throw ServerlessSettings.Invalid("MODEL_NAME", only, $"one of the models in the catalog: {available}");
             }
@@ -98,12 +112,16 @@ public sealed class ModelServices : IDisposable
             TimeProvider = options.TimeProvider,
             OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory) : null,
         });
-        return new ModelServices(settings, store, cache, registry);
+        return new ModelServices(settings, store, cache, registry, unloadable, skipped);
     }
 
-    /// <summary>The models MODEL_PRELOAD names (among those served).</summary>
+    /// <summary>
+    /// The models MODEL_PRELOAD names (among those served). '*' means every model that can load: an unloadable
+    /// file in a bare .onnx folder is preloaded (and holds readiness back) only when named.
+    /// </summary>
     public IReadOnlyList<string> PreloadNames =>
-        [.. Registry.Manifests.Select(m => m.Name).Where(Settings.ShouldPreload)];
+        [.. Repository.Manifests.Select(m => m.Name)
+            .Where(name => Registry.Find(name) is not null ? Settings.ShouldPreload(name) : Settings.Preload.Contains(name, StringComparer.Ordinal))];
 
     /// <summary>
     /// Loads the MODEL_PRELOAD models, in parallel, and returns their statuses. A failure does not throw: the
@@ -116,14 +134,14 @@ public sealed class ModelServices : IDisposable
         {
             try
             {
-                await Registry.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+                await Repository.LoadAsync(name, cancellationToken).ConfigureAwait(false);
             }
             catch (InferenceException)
             {
                 // Recorded in the registry as FAILED with the reason; reported through the statuses below.
             }
         })).ConfigureAwait(false);
-        return [.. names.Select(n => Registry.GetStatus(n))];
+        return [.. names.Select(n => Repository.GetStatus(n))];
     }
 
     public void Dispose() => Registry.Dispose();

@@ -74,7 +74,7 @@ public sealed record ServerlessSettings
         var modelName = Trimmed(environment, "MODEL_NAME");
         if (modelName is not null && !ModelCatalog.IsValidName(modelName))
         {
-            throw Invalid("MODEL_NAME", modelName, "a model name: lowercase letters, digits, '-', '_' and '.', e.g. text-direction");
+            throw Invalid("MODEL_NAME", modelName, $"a model name: {ModelCatalog.NameRule}, e.g. text-direction");
         }
 
         var graphCacheText = Trimmed(environment, "MODEL_GRAPH_CACHE");

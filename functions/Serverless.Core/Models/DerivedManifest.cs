@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
 using Serverless.Core.Storage;
@@ -8,9 +7,12 @@ namespace Serverless.Core.Models;
 
 /// <summary>
 /// Manifests for a folder of bare <c>*.onnx</c> files (<c>serve --models DIR</c>): each file is served under
-/// its file name without extension, sanitized to a model name, as version "1". Inputs and outputs are read
-/// from the model itself through a session, and SHA-256 and size from the file, so the artifact is verified
-/// like any published one. The artifact key is the file name, relative to the folder used as a local store.
+/// its file name without extension, case kept (<c>MyModel.onnx</c> is <c>MyModel</c>), as version "1". Inputs
+/// and outputs are read from the model itself through a session, and SHA-256 and size from the file, so the
+/// artifact is verified like any published one. The artifact key is the file name, relative to the folder used
+/// as a local store. A folder serves what it can: a file whose name is not a model name is skipped with the
+/// rule it breaks, and a file that cannot be read or that ONNX Runtime cannot load becomes an
+/// <see cref="UnloadableModel"/> that answers every request with the reason.
 /// </summary>
 public static class DerivedManifest
 {
@@ -18,7 +20,7 @@ public static class DerivedManifest
     public static bool FolderHasModels(string folder) =>
         Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.onnx").Any();
 
-    public static async Task<IReadOnlyList<ModelManifest>> FromFolderAsync(string folder, IInferenceSessionFactory factory, SessionSettings? settings = null, CancellationToken cancellationToken = default)
+    public static async Task<DerivedCatalog> FromFolderAsync(string folder, IInferenceSessionFactory factory, SessionSettings? settings = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(factory);
@@ -29,13 +31,52 @@ public static class DerivedManifest
                 $"The folder '{full}' holds no .onnx files and no <name>/model.json manifests; there is nothing to serve.");
         }
 
-        var found = new List<(ModelManifest, string)>();
+        var served = new List<ModelManifest>();
+        var unloadable = new List<UnloadableModel>();
+        var skipped = new List<SkippedModelFile>();
+        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var file in Directory.EnumerateFiles(full, "*.onnx").Order(StringComparer.Ordinal))
         {
-            found.Add((await FromFileAsync(file, factory, settings ?? SessionSettings.Default, cancellationToken).ConfigureAwait(false), file));
+            var fileName = Path.GetFileName(file);
+            if (NameProblem(fileName) is { } problem)
+            {
+                skipped.Add(new SkippedModelFile(file, problem));
+                continue;
+            }
+
+            var name = Path.GetFileNameWithoutExtension(fileName);
+            if (names.TryGetValue(name, out var first))
+            {
+                skipped.Add(new SkippedModelFile(file,
+                    $"'{fileName}': '{name}' differs only by case from the model '{first}'; model names must be unique, ignoring case, so rename one of the files"));
+                continue;
+            }
+
+            names.Add(name, name);
+            try
+            {
+                served.Add(await FromFileAsync(file, factory, settings ?? SessionSettings.Default, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is InferenceException or IOException or UnauthorizedAccessException)
+            {
+                unloadable.Add(UnloadableModel.ForFile(name, file, e));
+            }
         }
 
-        return ModelCatalog.CheckUnique(found);
+        return new DerivedCatalog(ModelCatalog.CheckUnique(served.Select(m => (m, m.Versions[0].Artifact))), unloadable, skipped);
+    }
+
+    /// <summary>Why <paramref name="fileName"/> (an .onnx file's name) cannot name a model, or null when it can.</summary>
+    public static string? NameProblem(string fileName)
+    {
+        ArgumentNullException.ThrowIfNull(fileName);
+        var stem = Path.GetFileNameWithoutExtension(fileName);
+        if (ModelCatalog.NameProblem(stem) is { } problem)
+        {
+            return $"'{ObjectKey.Printable(fileName)}': '{ObjectKey.Printable(stem)}' cannot be a model name because {problem}. Model names are {ModelCatalog.NameRule}; rename the file";
+        }
+
+        return ObjectKey.IsValidSegment(fileName) ? null : $"'{ObjectKey.Printable(fileName)}' is not a safe object key; rename the file";
     }
 
     /// <summary>The manifest for one .onnx file; its artifact key is the file name.</summary>
@@ -43,12 +84,12 @@ public static class DerivedManifest
     {
         ArgumentNullException.ThrowIfNull(factory);
         var fileName = Path.GetFileName(path);
-        if (!ObjectKey.IsValidSegment(fileName))
+        if (NameProblem(fileName) is { } problem)
         {
-            throw new InferenceException(ErrorCode.InvalidInput, $"The model file name '{ObjectKey.Printable(fileName)}' cannot be served; rename it (letters, digits, '-', '_', '.').");
+            throw new InferenceException(ErrorCode.InvalidInput, $"The model file '{ObjectKey.Printable(path)}' cannot be served: {problem}.");
         }
 
-        var name = ToModelName(Path.GetFileNameWithoutExtension(fileName));
+        var name = Path.GetFileNameWithoutExtension(fileName);
         string sha;
         long size;
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -71,37 +112,6 @@ public static class DerivedManifest
             MemoryMb = (int)Math.Clamp(256 + 3 * (size >> 20), 256, 10240),
             MaxBatchSize = batched ? 32 : 0,
         };
-    }
-
-    /// <summary>"My Model (v2)" becomes "my-model-v2": lowercase, other characters to '-', no leading or repeated separators.</summary>
-    public static string ToModelName(string stem)
-    {
-        ArgumentNullException.ThrowIfNull(stem);
-        var builder = new StringBuilder(stem.Length);
-        foreach (var c in stem.ToLowerInvariant())
-        {
-            var keep = char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.';
-            var next = keep ? c : '-';
-            if (builder.Length == 0 && !char.IsAsciiLetterOrDigit(next))
-            {
-                continue;
-            }
-
-            if (!char.IsAsciiLetterOrDigit(next) && builder.Length > 0 && !char.IsAsciiLetterOrDigit(builder[^1]))
-            {
-                continue;
-            }
-
-            builder.Append(next);
-        }
-
-        var name = builder.ToString().TrimEnd('-', '_', '.');
-        if (name.Length > 128)
-        {
-            name = name[..128].TrimEnd('-', '_', '.');
-        }
-
-        return name.Length == 0 ? "model" : name;
     }
 
     private static TensorManifest ToManifest(Tensors.TensorSpec spec) => new()

@@ -104,19 +104,57 @@ public static class ModelCatalog
     public static byte[] Serialize(ModelManifest manifest) =>
         JsonSerializer.SerializeToUtf8Bytes(manifest, ModelManifestJsonContext.Default.ModelManifest);
 
-    /// <summary>Model and version names: lowercase letters, digits, '-', '_' and '.', starting with a letter or digit, no "..".</summary>
-    public static bool IsValidName(string? name) =>
-        !string.IsNullOrEmpty(name) && name.Length <= 128 && (char.IsAsciiLetterLower(name[0]) || char.IsAsciiDigit(name[0]))
-        && !name.Contains("..", StringComparison.Ordinal)
-        && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_' or '.');
+    /// <summary>
+    /// The one rule for model and version names, as messages and the README state it. Names keep their case
+    /// ('MyModel' is served as /v2/models/MyModel), but two models may not differ by case alone, so every name
+    /// maps to one artifact folder on case-insensitive file systems too.
+    /// </summary>
+    public const string NameRule = "1 to 128 ASCII letters, digits, '-', '_' and '.', starting with a letter or digit, without '..'";
+
+    /// <summary>Model and version names: see <see cref="NameRule"/>.</summary>
+    public static bool IsValidName(string? name) => NameProblem(name) is null;
+
+    /// <summary>What in <paramref name="name"/> breaks <see cref="NameRule"/>, for messages; null when it is a valid name.</summary>
+    public static string? NameProblem(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return "it is empty";
+        }
+
+        if (name.Length > 128)
+        {
+            return $"it is {name.Length} characters long";
+        }
+
+        if (!char.IsAsciiLetterOrDigit(name[0]))
+        {
+            return $"it starts with '{ObjectKey.Printable(name[..1])}'";
+        }
+
+        if (name.Contains("..", StringComparison.Ordinal))
+        {
+            return "it contains '..'";
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.'))
+            {
+                return $"it contains '{ObjectKey.Printable(c.ToString())}'";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Checks names, versions, artifact keys, SHA-256 format and sizes; throws InvalidInput naming <paramref name="source"/>.</summary>
     public static void Validate(ModelManifest manifest, string source)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        if (!IsValidName(manifest.Name))
+        if (NameProblem(manifest.Name) is { } problem)
         {
-            throw Invalid(source, $"the name '{ObjectKey.Printable(manifest.Name ?? string.Empty)}' is not allowed (use lowercase letters, digits, '-', '_' and '.', e.g. 'text-direction')");
+            throw Invalid(source, $"the name '{ObjectKey.Printable(manifest.Name ?? string.Empty)}' is not allowed: {problem} (model names are {NameRule}, e.g. 'text-direction')");
         }
 
         if (manifest.Versions is null || manifest.Versions.Count == 0)
@@ -163,17 +201,18 @@ public static class ModelCatalog
     public static IReadOnlyList<ModelManifest> CheckUnique(IEnumerable<(ModelManifest Manifest, string Source)> manifests)
     {
         ArgumentNullException.ThrowIfNull(manifests);
-        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, (string Name, string Source)>(StringComparer.OrdinalIgnoreCase);
         var result = new List<ModelManifest>();
         foreach (var (manifest, source) in manifests)
         {
             if (byName.TryGetValue(manifest.Name, out var first))
             {
+                var same = first.Name == manifest.Name ? $"the model '{manifest.Name}'" : $"the models '{first.Name}' and '{manifest.Name}', which differ only by case,";
                 throw new InferenceException(ErrorCode.InvalidInput,
-                    $"Two manifests declare the model '{manifest.Name}': '{first}' and '{source}'. Model names must be unique; rename one.");
+                    $"Two manifests declare {same}: '{first.Source}' and '{source}'. Model names must be unique, ignoring case; rename one.");
             }
 
-            byName.Add(manifest.Name, source);
+            byName.Add(manifest.Name, (manifest.Name, source));
             result.Add(manifest);
         }
 

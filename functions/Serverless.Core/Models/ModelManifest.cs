@@ -9,7 +9,7 @@ namespace Serverless.Core.Models;
 /// </summary>
 public sealed record ModelManifest
 {
-    /// <summary>The model's name in URLs (/v2/models/{name}); lowercase letters, digits, '-', '_' and '.'.</summary>
+    /// <summary>The model's name in URLs (/v2/models/{name}); see <see cref="ModelCatalog.NameRule"/>.</summary>
     public required string Name { get; init; }
 
     public string? Description { get; init; }

@@ -7,7 +7,8 @@ namespace Serverless.Core.Protocol;
 
 /// <summary>
 /// Writes the protocol's small JSON documents: server metadata, model metadata, readiness, the repository
-/// index and errors. These are not on the hot path, so they use <see cref="Utf8JsonWriter"/> for safety.
+/// index and errors. These are not on the hot path, so they use <see cref="Utf8JsonWriter"/> for safety, with
+/// <see cref="ErrorBody.WriterOptions"/> so reasons and errors read cleanly in a terminal.
 /// </summary>
 internal static class ModelMetadataWriter
 {
@@ -16,7 +17,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteServerMetadata(IBufferWriter<byte> output, ProtocolOptions options)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, ErrorBody.WriterOptions);
         json.WriteStartObject();
         json.WriteString("name", options.ServerName);
         json.WriteString("version", options.ServerVersion);
@@ -32,7 +33,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteModelMetadata(IBufferWriter<byte> output, ModelManifest manifest, string? version, IReadOnlyList<TensorSpec>? inputs, IReadOnlyList<TensorSpec>? outputs)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, ErrorBody.WriterOptions);
         json.WriteStartObject();
         json.WriteString("name", manifest.Name);
         json.WriteStartArray("versions");
@@ -57,7 +58,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteReadiness(IBufferWriter<byte> output, string? model, string? version, bool ready, ModelStatus? status, string? error)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, ErrorBody.WriterOptions);
         json.WriteStartObject();
         if (model is not null)
         {
@@ -89,7 +90,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteLive(IBufferWriter<byte> output)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, ErrorBody.WriterOptions);
         json.WriteStartObject();
         json.WriteBoolean("live", true);
         json.WriteEndObject();
@@ -97,7 +98,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteRepositoryIndex(IBufferWriter<byte> output, IEnumerable<ModelStatus> statuses)
     {
-        using var json = new Utf8JsonWriter(output);
+        using var json = new Utf8JsonWriter(output, ErrorBody.WriterOptions);
         json.WriteStartArray();
         foreach (var status in statuses)
         {
@@ -114,13 +115,7 @@ internal static class ModelMetadataWriter
 
     public static void WriteEmptyObject(IBufferWriter<byte> output) => output.Write("{}"u8);
 
-    public static void WriteError(IBufferWriter<byte> output, string message)
-    {
-        using var json = new Utf8JsonWriter(output);
-        json.WriteStartObject();
-        json.WriteString("error", message);
-        json.WriteEndObject();
-    }
+    public static void WriteError(IBufferWriter<byte> output, string message) => ErrorBody.Write(output, message);
 
     private static void WriteTensors(Utf8JsonWriter json, string property, IReadOnlyList<TensorManifest> declared, IReadOnlyList<TensorSpec>? specs)
     {

@@ -147,10 +147,7 @@ public sealed class HttpEventAdapter : IDisposable
     {
         response.StatusCode = status;
         response.ContentType = ProtocolContentTypes.Json;
-        using var writer = new Utf8JsonWriter(response.Body);
-        writer.WriteStartObject();
-        writer.WriteString("error"u8, message);
-        writer.WriteEndObject();
+        ErrorBody.Write(response.Body, message);
     }
 
     private static ParsedRequest FromHttpApiV2(ReadOnlySpan<byte> payload)

@@ -8,26 +8,6 @@ namespace Serverless.Cli.Tests.Commands;
 /// <summary><c>serverless serve</c> option errors: human messages and non-zero exits, no stack traces.</summary>
 public sealed class ServeCommandTests
 {
-    [Theory]
-    [InlineData("70000")]
-    [InlineData("-1")]
-    public async Task Serve_PortOutOfRange_FailsSayingTheRange(string port)
-    {
-        var run = await CliRun.RunAsync(["serve", "--port", port, .. CliRun.RepoModels]);
-
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("out of range", run.Error);
-    }
-
-    [Fact]
-    public async Task Serve_PortNotANumber_FailsNamingTheOption()
-    {
-        var run = await CliRun.RunAsync(["serve", "--port", "eighty", .. CliRun.RepoModels]);
-
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("--port", run.Error);
-    }
-
     [Fact]
     public async Task Serve_PortInUse_ExitsWithCode2SuggestingAnotherPort()
     {

@@ -110,19 +110,45 @@ public sealed class ModelServicesTests : IDisposable
         Environment.SetEnvironmentVariable("SERVERLESS_ORT_LIBRARY", Environment.GetEnvironmentVariable("SERVERLESS_ORT_LIBRARY") ?? RepoPaths.OrtLibrary);
         var folder = _temp.Combine("bare");
         Directory.CreateDirectory(folder);
-        File.Copy(RepoPaths.ModelFile("text-direction"), Path.Combine(folder, "Text Direction (v2).onnx"));
+        File.Copy(RepoPaths.ModelFile("text-direction"), Path.Combine(folder, "TextDirection-v2.onnx"));
 
         using var services = await ModelServices.CreateAsync(Settings(modelsDir: folder), OnnxSessionFactory.Instance);
 
         var manifest = Assert.Single(services.Repository.Manifests);
         var reference = ModelCatalog.LoadFromFolder(RepoPaths.Models).Single(m => m.Name == "text-direction");
-        Assert.Equal("text-direction-v2", manifest.Name);
+        Assert.Equal("TextDirection-v2", manifest.Name);
         Assert.Equal(reference.Versions[0].Sha256, manifest.Versions[0].Sha256);
         Assert.Equal(reference.Versions[0].Size, manifest.Versions[0].Size);
         Assert.Equal("x", manifest.Inputs[0].Name);
         Assert.Equal("FP32", manifest.Inputs[0].Datatype);
         Assert.Equal("softmax_0.tmp_0", manifest.Outputs[0].Name);
-        using var lease = await services.Repository.AcquireAsync("text-direction-v2", null, default);
+        using var lease = await services.Repository.AcquireAsync("TextDirection-v2", null, default);
+        Assert.Equal("x", lease.Session.Inputs[0].Name);
+    }
+
+    [Fact]
+    public async Task Create_WithAFolderHoldingAFileOrtCannotLoad_ServesTheOthersAndListsItAsFailed()
+    {
+        Environment.SetEnvironmentVariable("SERVERLESS_ORT_LIBRARY", Environment.GetEnvironmentVariable("SERVERLESS_ORT_LIBRARY") ?? RepoPaths.OrtLibrary);
+        var folder = _temp.Combine("mixed");
+        Directory.CreateDirectory(folder);
+        File.Copy(RepoPaths.ModelFile("text-direction"), Path.Combine(folder, "Good.onnx"));
+        File.WriteAllBytes(Path.Combine(folder, "Broken.onnx"), TestModels.TinyModels.Broken());
+        File.WriteAllBytes(Path.Combine(folder, "bad name.onnx"), TestModels.TinyModels.Broken());
+
+        using var services = await ModelServices.CreateAsync(Settings(modelsDir: folder) with { PreloadAll = true }, OnnxSessionFactory.Instance);
+
+        Assert.Equal(["Broken", "Good"], services.Repository.Manifests.Select(m => m.Name));
+        Assert.Equal("Broken", Assert.Single(services.Unloadable).Name);
+        Assert.Contains("bad name.onnx", Assert.Single(services.Skipped).Reason);
+        Assert.Equal(["Good"], services.PreloadNames);
+        var status = services.Repository.GetStatus("Broken");
+        Assert.Equal(ModelState.Failed, status.State);
+        var error = await Assert.ThrowsAsync<InferenceException>(async () => await services.Repository.AcquireAsync("Broken", null, default));
+        Assert.Equal(503, error.HttpStatus);
+        Assert.Contains(Path.Combine(folder, "Broken.onnx"), error.Message);
+        Assert.Contains("ORT_INVALID_PROTOBUF", error.Message);
+        using var lease = await services.Repository.AcquireAsync("Good", null, default);
         Assert.Equal("x", lease.Session.Inputs[0].Name);
     }
 }

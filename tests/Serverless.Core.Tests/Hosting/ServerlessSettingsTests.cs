@@ -90,9 +90,9 @@ public sealed class ServerlessSettingsTests
     [InlineData("MODEL_MEMORY_BUDGET_MB", "-5")]
     [InlineData("MODEL_MEMORY_BUDGET_MB", "1.5")]
     [InlineData("MODEL_PRELOAD", "text-direction,../etc")]
-    [InlineData("MODEL_PRELOAD", "Text-Direction")]
+    [InlineData("MODEL_PRELOAD", "text direction")]
     [InlineData("MODEL_NAME", "../x")]
-    [InlineData("MODEL_NAME", "UPPER")]
+    [InlineData("MODEL_NAME", "_upper")]
     [InlineData("SERVERLESS_MODELS_DIR", "/does/not/exist")]
     [InlineData("MODEL_GRAPH_CACHE", "maybe")]
     public void FromEnvironment_WithAnInvalidValue_ThrowsNamingTheVariableAndValue(string variable, string value)

@@ -92,12 +92,46 @@ public sealed class ModelCatalogTests : IDisposable
     }
 
     [Theory]
-    [InlineData("My Model (v2)", "my-model-v2")]
-    [InlineData("__weird..name__", "weird.name")]
-    [InlineData("模型", "model")]
-    [InlineData("ResNet50", "resnet50")]
-    public void ToModelName_SanitizesFileNames(string stem, string expected) =>
-        Assert.Equal(expected, DerivedManifest.ToModelName(stem));
+    [InlineData("ResNet50")]
+    [InlineData("cast_FLOAT_to_DOUBLE")]
+    [InlineData("text-direction")]
+    [InlineData("v1.2")]
+    public void IsValidName_KeepsCase(string name) =>
+        Assert.True(ModelCatalog.IsValidName(name));
+
+    [Theory]
+    [InlineData("My Model (v2)", "it contains ' '")]
+    [InlineData("__weird", "it starts with '_'")]
+    [InlineData("a..b", "it contains '..'")]
+    [InlineData("模型", "it starts with '模'")]
+    [InlineData("", "it is empty")]
+    public void NameProblem_NamesWhatBreaksTheRule(string name, string expected) =>
+        Assert.Equal(expected, ModelCatalog.NameProblem(name));
+
+    [Fact]
+    public void DerivedNameProblem_ForAFileNameThatCannotBeAModelName_StatesTheRule()
+    {
+        var problem = DerivedManifest.NameProblem("my model.onnx");
+
+        Assert.NotNull(problem);
+        Assert.Contains("'my model.onnx'", problem);
+        Assert.Contains("it contains ' '", problem);
+        Assert.Contains(ModelCatalog.NameRule, problem);
+        Assert.Null(DerivedManifest.NameProblem("MyModel.onnx"));
+    }
+
+    [Fact]
+    public void CheckUnique_WithNamesDifferingOnlyByCase_ThrowsNamingBoth()
+    {
+        var lower = ModelCatalog.Parse(Encoding.UTF8.GetBytes(Valid()), "lower");
+        var upper = lower with { Name = "M" };
+
+        var error = Assert.Throws<InferenceException>(() => ModelCatalog.CheckUnique([(lower, "first.json"), (upper, "second.json")]));
+
+        Assert.Contains("'m' and 'M'", error.Message);
+        Assert.Contains("first.json", error.Message);
+        Assert.Contains("second.json", error.Message);
+    }
 
     private static string Valid() => """
         {

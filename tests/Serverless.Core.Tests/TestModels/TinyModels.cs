@@ -46,6 +46,10 @@ internal static class TinyModels
         return Model("matmul_chain", nodes, [Value("x", TensorElementType.Float, n, n)], [Value("y", TensorElementType.Float, n, n)]);
     }
 
+    /// <summary>A well-formed model whose one node is an operator no ONNX domain defines, which ONNX Runtime refuses to load.</summary>
+    public static byte[] UnknownOperator() =>
+        Model("unknown_operator", [Node("NoSuchOperator", ["x"], ["y"])], [Value("x", TensorElementType.Float, 1)], [Value("y", TensorElementType.Float, 1)]);
+
     /// <summary>Bytes that are not an ONNX model.</summary>
     public static byte[] Broken() => "this is not an onnx model, just text"u8.ToArray();
 
