@@ -59,7 +59,6 @@ public sealed class LambdaFunction : ILambdaHandler, IDisposable
             var protocol = new ProtocolHandler(repository, new ProtocolOptions
             {
                 ServedModel = settings.ModelName,
-                ReadinessModels = services.PreloadNames,
                 MaxRequestBytes = LambdaRuntimeLoop.MaxResponseBytes, // Lambda's request payload cap is also 6 MB
                 ServerName = "serverless-lambda",
                 OnUnexpectedError = ex => stderr.WriteLine($"unexpected error: {ex}"),

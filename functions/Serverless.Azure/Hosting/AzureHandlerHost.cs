@@ -80,7 +80,6 @@ internal sealed partial class AzureHandlerHost : IAsyncDisposable
             var protocol = new ProtocolHandler(services.Repository, new ProtocolOptions
             {
                 ServedModel = settings.ModelName,
-                ReadinessModels = services.PreloadNames,
                 ServerName = "serverless-azure",
             });
             var models = services.Repository.Manifests.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);

@@ -87,10 +87,9 @@ internal sealed partial class ServeHost : IAsyncDisposable
         // dlopen of the 45 MB library and the OrtEnv, off the critical path. A failure is not reported here:
         // the first session creation retries and throws the same clear message as without this.
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
-        var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken), cancellationToken);
-
         var log = new ServeLog(console.Output, options.Verbose, options.LogLevel);
         var logger = log.CreateLogger("serverless");
+        var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken, logger), cancellationToken);
         var handler = componentsTask.ContinueWith(
             static t => t.Result.Handler, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         ServeEdge? server = null;

@@ -1,6 +1,8 @@
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
+using Microsoft.Extensions.Logging;
 using Serverless.Core.Models;
+using Serverless.Core.Observability;
 using Serverless.Core.Storage;
 
 namespace Serverless.Core.Hosting;
@@ -12,12 +14,13 @@ namespace Serverless.Core.Hosting;
 /// </summary>
 public sealed class ModelServices : IDisposable
 {
-    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry)
+    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry, IntegrityEvents integrity)
     {
         Settings = settings;
         Store = store;
         Cache = cache;
         Registry = registry;
+        Integrity = integrity;
     }
 
     public ServerlessSettings Settings { get; }
@@ -31,10 +34,14 @@ public sealed class ModelServices : IDisposable
 
     public IModelRepository Repository => Registry;
 
+    /// <summary>What the integrity checks caught (logged through <see cref="ModelServicesOptions.Logger"/> and counted).</summary>
+    public IntegrityEvents Integrity { get; }
+
     /// <summary>
     /// Resolves the store, reads the catalog (models folder, bare .onnx folder, or the store's published
-    /// manifests), applies MODEL_NAME and checks MODEL_PRELOAD. Does not load models: call
-    /// <see cref="PreloadAsync"/> (hosts do so during their init phase). Configuration errors throw InvalidInput.
+    /// manifests), applies MODEL_NAME and checks MODEL_PRELOAD, and removes the temporary files that killed
+    /// downloads left in the cache. Does not load models: call <see cref="PreloadAsync"/> (hosts do so during
+    /// their init phase). Configuration errors throw InvalidInput.
     /// </summary>
     public static async Task<ModelServices> CreateAsync(
         ServerlessSettings settings,
@@ -90,15 +97,20 @@ public sealed class ModelServices : IDisposable
             }
         }
 
-        var cache = new VerifiedModelCache(store, settings.CacheDirectory);
+        var integrity = new IntegrityEvents(options.Logger);
+        VerifiedModelCache.RemoveOrphans(settings.CacheDirectory, integrity); // optimized graphs included: they live under it
+
+        var cache = new VerifiedModelCache(store, settings.CacheDirectory, integrity);
         var registry = new ModelRegistry(manifests, options.WrapArtifactSource?.Invoke(cache) ?? cache, factory, new ModelRegistryOptions
         {
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             SessionSettings = options.SessionSettings,
             TimeProvider = options.TimeProvider,
-            OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory) : null,
+            OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory, integrity) : null,
+            Integrity = integrity,
+            Preload = settings.ShouldPreload,
         });
-        return new ModelServices(settings, store, cache, registry);
+        return new ModelServices(settings, store, cache, registry, integrity);
     }
 
     /// <summary>The models MODEL_PRELOAD names (among those served).</summary>
@@ -126,7 +138,11 @@ public sealed class ModelServices : IDisposable
         return [.. names.Select(n => Registry.GetStatus(n))];
     }
 
-    public void Dispose() => Registry.Dispose();
+    public void Dispose()
+    {
+        Registry.Dispose();
+        Integrity.Dispose();
+    }
 }
 
 /// <summary>Host-specific choices for <see cref="ModelServices.CreateAsync"/>.</summary>
@@ -135,6 +151,9 @@ public sealed record ModelServicesOptions
     public SessionSettings SessionSettings { get; init; } = SessionSettings.Default;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where integrity failures are logged (source-generated messages, event ids 2001-2099); null for nowhere.</summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>Wraps the verified cache (metrics, tests counting downloads); null for none.</summary>
     public Func<IModelArtifactSource, IModelArtifactSource>? WrapArtifactSource { get; init; }
