@@ -30,9 +30,11 @@ internal sealed partial class ServeHost : IAsyncDisposable
     private readonly ServeLog _log;
     private readonly IPAddress _boundAddress;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _runtime;
 
-    private ServeHost(ServeEdge server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress)
+    private ServeHost(ServeEdge server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress, Task runtime)
     {
+        _runtime = runtime;
         _server = server;
         _components = components;
         _log = log;
@@ -85,7 +87,9 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var address = ParseHost(options.Host);
 
         // dlopen of the 45 MB library and the OrtEnv, off the critical path. A failure is not reported here:
-        // the first session creation retries and throws the same clear message as without this.
+        // the first session creation retries and throws the same clear message as without this. Every way out
+        // of serve waits for it (WhenNativeLoadsDoneAsync): a process that exits while another thread is inside
+        // dlopen or OpenSSL's initialization runs their exit handlers over half-built state (SIGSEGV, exit 139).
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
         var log = new ServeLog(console.Output, options.Verbose, options.LogLevel);
         var logger = log.CreateLogger("serverless");
@@ -117,7 +121,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
             // The catalog's error is the one to report, as when the two ran one after the other.
             await DisposeQuietlyAsync(server).ConfigureAwait(false);
             await log.DisposeAsync().ConfigureAwait(false);
-            ObserveFailure(runtime);
+            await WhenNativeLoadsDoneAsync(runtime).ConfigureAwait(false);
             throw;
         }
 
@@ -125,6 +129,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         {
             await components.DisposeAsync().ConfigureAwait(false);
             await log.DisposeAsync().ConfigureAwait(false);
+            await WhenNativeLoadsDoneAsync(runtime).ConfigureAwait(false);
             if (bindFailure is IOException io)
             {
                 throw new CliUsageException($"Cannot listen on {options.Host}:{options.Port}: {io.Message} Pick another port with --port (0 picks a free one).", io);
@@ -133,7 +138,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bindFailure ?? new InvalidOperationException("The HTTP server did not start."));
         }
 
-        var host = new ServeHost(server, components, log, address, server.BaseAddress);
+        var host = new ServeHost(server, components, log, address, server.BaseAddress, runtime);
         host.Preload = host.StartPreload(logger);
         return host;
     }
@@ -153,6 +158,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         }
 
         await _log.DisposeAsync().ConfigureAwait(false);
+        await WhenNativeLoadsDoneAsync(_runtime).ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -254,7 +260,19 @@ internal sealed partial class ServeHost : IAsyncDisposable
         StartupTrace.Mark("SHA-256 ready (artifacts are hashed on first load)");
     }
 
-    private static void ObserveFailure(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    /// <summary>Waits for the background load of the native libraries, whatever its outcome (its errors resurface at the first session).</summary>
+    private static async Task WhenNativeLoadsDoneAsync(Task runtime)
+    {
+        try
+        {
+            await runtime.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Only its completion matters here; a load that failed is retried, with its message, by the first session.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
 
     private static async Task DisposeQuietlyAsync(ServeEdge? server)
     {

@@ -212,7 +212,41 @@ public sealed partial class ModelRegistry : IModelRepository, IDisposable
 
         _lifetime.Cancel();
         DisposeAll(disposeNow);
+        WaitForNativeWork();
         _lifetime.Dispose();
+    }
+
+    /// <summary>
+    /// Waits (a bounded time) for loads and checks still running: a session creation cannot be cancelled, and
+    /// a process that exits while another thread is inside ONNX Runtime tears the library down under it.
+    /// </summary>
+    private void WaitForNativeWork()
+    {
+        List<Task> running = [];
+        lock (_gate)
+        {
+            foreach (var entry in _entries.Values)
+            {
+                if (entry.LoadTask is { } load)
+                {
+                    running.Add(load);
+                }
+
+                if (entry.CheckTask is { } check)
+                {
+                    running.Add(check);
+                }
+            }
+        }
+
+        try
+        {
+            Task.WaitAll([.. running], TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // Their failures are the requests' to report; only their end matters here.
+        }
     }
 
     private ModelEntry GetEntry(string name, string? version)
@@ -324,83 +358,6 @@ public sealed partial class ModelRegistry : IModelRepository, IDisposable
         entry.FailedAt = _time.GetUtcNow();
         var delay = _options.InitialRetryDelay * Math.Pow(2, Math.Min(entry.Failures - 1, 20));
         entry.RetryAt = entry.FailedAt + (delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay);
-    }
-
-    /// <summary>
-    /// A session whose bytes are proven: the artifact verified by its source, the session fitting the manifest.
-    /// A verified artifact that gives no usable session is evicted and fetched once more; a second failure is
-    /// final (IntegrityFailure), so a store that serves bad bytes costs one extra download per load, not a loop.
-    /// </summary>
-    private async Task<IInferenceSession> CreateProvenSessionAsync(ModelEntry entry)
-    {
-        var artifact = await _artifacts.GetAsync(entry.Manifest, entry.Version, _lifetime.Token).ConfigureAwait(false);
-        SetVerified(entry, artifact);
-        _lifetime.Token.ThrowIfCancellationRequested();
-        if (TryCreateSession(entry, artifact, out var session) is not { } first)
-        {
-            return session!;
-        }
-
-        _integrity.SessionRejected(entry.Manifest.Name, entry.Version.Version, artifact.Path, first.Message);
-        _options.OptimizedGraphs?.Evict(entry.Manifest.Name, artifact, _options.SessionSettings);
-        if (!_artifacts.Evict(entry.Manifest, entry.Version))
-        {
-            throw Unusable(entry, artifact, first, fetchedAgain: false);
-        }
-
-        _integrity.Redownloading(entry.Manifest.Name, entry.Version.Version);
-        artifact = await _artifacts.GetAsync(entry.Manifest, entry.Version, _lifetime.Token).ConfigureAwait(false);
-        SetVerified(entry, artifact);
-        _lifetime.Token.ThrowIfCancellationRequested();
-        if (TryCreateSession(entry, artifact, out session) is not { } second)
-        {
-            return session!;
-        }
-
-        _integrity.SessionRejected(entry.Manifest.Name, entry.Version.Version, artifact.Path, second.Message);
-        throw Unusable(entry, artifact, second, fetchedAgain: true);
-    }
-
-    /// <summary>Creates and checks a session; returns why the artifact gave no usable one (null on success).</summary>
-    private InferenceException? TryCreateSession(ModelEntry entry, VerifiedArtifact artifact, out IInferenceSession? session)
-    {
-        var name = entry.Manifest.Name;
-        session = null;
-        try
-        {
-            session = _options.OptimizedGraphs is { } graphs
-                ? graphs.Create(_factory, name, artifact, _options.SessionSettings, s => ModelContract.Check(entry.Manifest, s))
-                : _factory.Create(name, artifact.Path, _options.SessionSettings);
-        }
-        catch (InferenceException e) when (e.Code is not (ErrorCode.InsufficientStorage or ErrorCode.StorageUnavailable or ErrorCode.NotReady or ErrorCode.Timeout or ErrorCode.Overloaded))
-        {
-            return e;
-        }
-
-        if (ModelContract.Check(entry.Manifest, session) is { } unfit)
-        {
-            session.Dispose();
-            session = null;
-            return new InferenceException(ErrorCode.IntegrityFailure, $"The session does not fit the manifest: {unfit}") { Model = name };
-        }
-
-        return null;
-    }
-
-    private static InferenceException Unusable(ModelEntry entry, VerifiedArtifact artifact, InferenceException cause, bool fetchedAgain) =>
-        new(ErrorCode.IntegrityFailure,
-            $"Model '{entry.Manifest.Name}' version {entry.Version.Version}: the artifact matches its manifest's SHA-256 ({artifact.Sha256}) " +
-            (fetchedAgain ? "and was downloaded again, " : $"({artifact.Path}), ") +
-            $"but gives no usable session: {cause.Message} " +
-            "The store holds a model that does not match its manifest: re-publish the model, or fix the manifest's inputs and outputs.", cause)
-        { Model = entry.Manifest.Name };
-
-    private void SetVerified(ModelEntry entry, VerifiedArtifact artifact)
-    {
-        lock (_gate)
-        {
-            entry.Verified = artifact;
-        }
     }
 
     /// <summary>Takes a session out of service; called under the lock. It is disposed now only when no lease holds it.</summary>

@@ -118,7 +118,7 @@ public sealed class VerifiedModelCacheTests : IDisposable
         Assert.Equal(4, removed);
         Assert.Equal(4, events.Snapshot().OrphansRemoved);
         Assert.Equal(
-            [Path.Combine(folder, Version.Sha256 + ".onnx"), live],
+            new[] { Path.Combine(folder, Version.Sha256 + ".onnx"), live }.Order(StringComparer.Ordinal),
             Directory.GetFiles(CacheDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
     }
 
