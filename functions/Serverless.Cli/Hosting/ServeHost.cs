@@ -170,11 +170,13 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var repository = _components.Repository;
         await console.Output.WriteLineAsync($"Serving {repository.Manifests.Count} model(s) from {_components.Source}").ConfigureAwait(false);
         var width = repository.Manifests.Count == 0 ? 0 : repository.Manifests.Max(m => m.Name.Length);
-        foreach (var manifest in repository.Manifests)
+
+        // Each model's readiness as /v2/models/{m}/ready reports it: its artifact verified (no session is created).
+        var statuses = await Task.WhenAll(repository.Manifests.Select(m => repository.CheckAsync(m.Name, null, CancellationToken.None))).ConfigureAwait(false);
+        foreach (var (manifest, status) in repository.Manifests.Zip(statuses))
         {
-            var status = repository.GetStatus(manifest.Name);
             await console.Output.WriteLineAsync(
-                $"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  POST {root}/v2/models/{manifest.Name}/infer").ConfigureAwait(false);
+                $"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  POST {root}/v2/models/{manifest.Name}/infer  ({status.Reason})").ConfigureAwait(false);
         }
 
         if (repository.Manifests.Count == 0)
