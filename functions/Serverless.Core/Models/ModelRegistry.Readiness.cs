@@ -27,7 +27,8 @@ public sealed partial class ModelRegistry
 
     /// <summary>
     /// The version's status after making sure it was checked: an unchecked artifact is verified (one check at
-    /// a time per version, no session); a preloaded model that is not loaded, or a model whose last load
+    /// a time per version, no session), waiting for it at most <see cref="ModelRegistryOptions.ReadinessWait"/>
+    /// so a probe is answered promptly; a preloaded model that is not loaded, or a model whose last load
     /// failed and whose back-off has passed, starts loading in the background.
     /// </summary>
     public async Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken)
@@ -56,7 +57,14 @@ public sealed partial class ModelRegistry
 
         if (check is not null)
         {
-            await check.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await check.WaitAsync(_options.ReadinessWait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A long download: answer now ("verifying the artifact"); the check goes on for the next call.
+            }
         }
 
         return GetStatus(name, version);

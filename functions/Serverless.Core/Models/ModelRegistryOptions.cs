@@ -27,6 +27,9 @@ public sealed record ModelRegistryOptions
     /// <summary>Where integrity failures (artifacts, graphs, sessions) are logged and counted; null for a private, silent one.</summary>
     public IntegrityEvents? Integrity { get; init; }
 
+    /// <summary>How long a readiness check waits for an artifact's verification (a download, from a remote store) before answering "verifying".</summary>
+    public TimeSpan ReadinessWait { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Models whose readiness means loaded (MODEL_PRELOAD); a readiness check starts their load when nothing else has.</summary>
     public Func<string, bool> Preload { get; init; } = static _ => false;
 
