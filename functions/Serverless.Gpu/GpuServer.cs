@@ -13,6 +13,7 @@ using Serverless.Core.Hosting;
 using Serverless.Core.Inference;
 using Serverless.Core.Inference.Batching;
 using Serverless.Core.Models;
+using Serverless.Core.Observability;
 using Serverless.Core.Protocol;
 using Serverless.Core.Storage;
 using Serverless.Gpu.Hosting;
@@ -91,7 +92,7 @@ public sealed partial class GpuServer : IAsyncDisposable
             var factory = new ExecutionProviderFactory(options.SessionFactory, logger);
             var resolver = S3ObjectStore.Register(new ObjectStoreResolver(Directory.GetCurrentDirectory()));
             services = await ModelServices.CreateAsync(options.Settings, factory, resolver,
-                new ModelServicesOptions { SessionSettings = SessionSettings.Default with { PreferCuda = options.PreferCuda } }, cancellationToken).ConfigureAwait(false);
+                new ModelServicesOptions { SessionSettings = SessionSettings.Default with { PreferCuda = options.PreferCuda }, Logger = logger }, cancellationToken).ConfigureAwait(false);
             IModelRepository served = options.ModelNames.Count > 0 ? new ServedModelsRepository(services.Repository, options.ModelNames) : services.Repository;
             var batching = options.Batching with { Observer = metrics };
             var repository = new BatchingModelRepository(served, batching);
@@ -99,7 +100,6 @@ public sealed partial class GpuServer : IAsyncDisposable
             var handler = new ProtocolHandler(repository, new ProtocolOptions
             {
                 ServerName = "serverless-gpu",
-                ReadinessModels = preload,
                 OnUnexpectedError = ex => LogUnexpected(logger, ex),
             });
 
@@ -110,7 +110,7 @@ public sealed partial class GpuServer : IAsyncDisposable
             if (options.OtlpEndpoint is not null)
             {
                 // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT/PROTOCOL/HEADERS itself.
-                meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(GpuMetrics.MeterName).AddOtlpExporter().Build();
+                meterProvider = Sdk.CreateMeterProviderBuilder().AddMeter(GpuMetrics.MeterName, IntegrityEvents.MeterName).AddOtlpExporter().Build();
             }
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

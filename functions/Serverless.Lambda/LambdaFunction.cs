@@ -51,7 +51,8 @@ public sealed class LambdaFunction : ILambdaHandler, IDisposable
         ArgumentNullException.ThrowIfNull(resolver);
         var env = new LambdaEnvironment(environment);
         var settings = ServerlessSettings.FromEnvironment(env);
-        var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver,
+            new ModelServicesOptions { Logger = new LineLogger(stderr) }, cancellationToken).ConfigureAwait(false);
         try
         {
             var timings = new InferenceTimings();
@@ -59,7 +60,6 @@ public sealed class LambdaFunction : ILambdaHandler, IDisposable
             var protocol = new ProtocolHandler(repository, new ProtocolOptions
             {
                 ServedModel = settings.ModelName,
-                ReadinessModels = services.PreloadNames,
                 MaxRequestBytes = LambdaRuntimeLoop.MaxResponseBytes, // Lambda's request payload cap is also 6 MB
                 ServerName = "serverless-lambda",
                 OnUnexpectedError = ex => stderr.WriteLine($"unexpected error: {ex}"),

@@ -73,14 +73,41 @@ internal sealed partial class AzureHandlerHost : IAsyncDisposable
         var timeLimit = ParseTimeLimit(environment.GetVariable(TimeLimitVariable));
         var settings = ServerlessSettings.FromEnvironment(environment);
         var resolver = AzureBlobObjectStore.Register(new ObjectStoreResolver(environment.CurrentDirectory), environment.GetVariable);
-        var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // The app (and its logger) is built first, so integrity failures during the preload are logged too;
+        // Kestrel starts listening only once the models are ready below.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "serverless-azure" });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null; // the protocol handler enforces its own limit and answers 413
+            kestrel.Listen(IPAddress.Loopback, port);
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serverless-azure");
+        ModelServices services;
+        try
+        {
+            services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver, new ModelServicesOptions { Logger = logger }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         try
         {
             await services.PreloadAsync(cancellationToken).ConfigureAwait(false);
             var protocol = new ProtocolHandler(services.Repository, new ProtocolOptions
             {
                 ServedModel = settings.ModelName,
-                ReadinessModels = services.PreloadNames,
                 ServerName = "serverless-azure",
             });
             var models = services.Repository.Manifests.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
@@ -88,23 +115,6 @@ internal sealed partial class AzureHandlerHost : IAsyncDisposable
             var batch = new BlobCreatedBatchHandler(scorer, root => AzureBlobStoreFactory.Create(root, environment.GetVariable), models, timeLimit);
             var invocations = new InvocationEndpoint(batch, models);
             var adapter = new KestrelProtocolAdapter(protocol);
-
-            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "serverless-azure" });
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            {
-                kestrel.AddServerHeader = false;
-                kestrel.Limits.MaxRequestBodySize = null; // the protocol handler enforces its own limit and answers 413
-                kestrel.Listen(IPAddress.Loopback, port);
-            });
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
-            builder.Logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            });
-            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-            var app = builder.Build();
-            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serverless-azure");
             app.Run(context => RouteAsync(context, adapter, invocations, logger));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             LogListening(logger, port, models.Count, services.Store.Root);
@@ -113,6 +123,7 @@ internal sealed partial class AzureHandlerHost : IAsyncDisposable
         catch
         {
             services.Dispose();
+            await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

@@ -70,16 +70,52 @@ internal static class LambdaCommand
             options.Bootstrap, environment, options.Port, TimeSpan.FromSeconds(options.TimeoutSeconds),
             line => console.Error.WriteLine(line), cancellationToken).ConfigureAwait(false);
         await console.Output.WriteLineAsync($"Lambda emulation of '{options.Model}' ({options.Bootstrap})").ConfigureAwait(false);
-        await console.Output.WriteLineAsync($"Listening on {emulation.FrontDoor.Url} (HTTP API 2.0 events; Ctrl+C stops)").ConfigureAwait(false);
-        try
+        var stopped = Task.Delay(Timeout.Infinite, cancellationToken);
+        var runtime = emulation.Runtime;
+        var exited = emulation.Process.Exited;
+
+        // Init ends with the bootstrap's first call for an event, or with its /init/error report (then it exits).
+        var initEnd = await Task.WhenAny(runtime.FirstNextRequest, runtime.InitError, exited, stopped).ConfigureAwait(false);
+        if (initEnd == runtime.InitError || initEnd == exited)
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            return await ReportInitFailureAsync(console, options.Model, runtime, exited).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+
+        if (initEnd == runtime.FirstNextRequest)
         {
+            await console.Output.WriteLineAsync($"Listening on {emulation.FrontDoor.Url} (HTTP API 2.0 events; Ctrl+C stops)").ConfigureAwait(false);
+            if (await Task.WhenAny(exited, stopped).ConfigureAwait(false) == exited)
+            {
+                await console.Error.WriteLineAsync($"serverless: the bootstrap exited with code {await exited.ConfigureAwait(false)} while serving; its output is above.").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// An init failure, as Lambda reports it to every invocation of a function whose init failed: the error
+    /// document the bootstrap posted to /runtime/init/error (or, with none, the bootstrap's exit code). Exits
+    /// at once instead of serving requests that could only time out.
+    /// </summary>
+    private static async Task<int> ReportInitFailureAsync(CliConsole console, string model, RuntimeApiEmulator runtime, Task<int> exited)
+    {
+        // The bootstrap reports, then exits: give the exit a moment so its code is part of the report.
+        await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        var exit = exited.IsCompleted ? $"; the bootstrap exited with code {await exited.ConfigureAwait(false)}" : string.Empty;
+        if (runtime.InitError.IsCompleted)
+        {
+            var error = await runtime.InitError.ConfigureAwait(false);
+            await console.Error.WriteLineAsync($"serverless: the function '{model}' failed its init{exit}. Lambda answers every invocation with this error ({error.ErrorType}):").ConfigureAwait(false);
+            await console.Error.WriteLineAsync(error.BodyText).ConfigureAwait(false);
+        }
+        else
+        {
+            await console.Error.WriteLineAsync($"serverless: the function '{model}' failed its init{exit} without reporting an error to /runtime/init/error (Lambda reports this as Runtime.ExitError); its output is above.").ConfigureAwait(false);
+        }
+
+        return ExitCodes.Failure;
     }
 
     private sealed record LambdaOptions(string Model, int Port, string Bootstrap, bool Preload, int TimeoutSeconds, string? Store, string? ModelsDir);

@@ -30,9 +30,11 @@ internal sealed partial class ServeHost : IAsyncDisposable
     private readonly ServeLog _log;
     private readonly IPAddress _boundAddress;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _runtime;
 
-    private ServeHost(ServeEdge server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress)
+    private ServeHost(ServeEdge server, ServingComponents components, ServeLog log, IPAddress boundAddress, Uri baseAddress, Task runtime)
     {
+        _runtime = runtime;
         _server = server;
         _components = components;
         _log = log;
@@ -85,12 +87,13 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var address = ParseHost(options.Host);
 
         // dlopen of the 45 MB library and the OrtEnv, off the critical path. A failure is not reported here:
-        // the first session creation retries and throws the same clear message as without this.
+        // the first session creation retries and throws the same clear message as without this. Every way out
+        // of serve waits for it (WhenNativeLoadsDoneAsync): a process that exits while another thread is inside
+        // dlopen or OpenSSL's initialization runs their exit handlers over half-built state (SIGSEGV, exit 139).
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
-        var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken), cancellationToken);
-
         var log = new ServeLog(console.Output, options.Verbose, options.LogLevel);
         var logger = log.CreateLogger("serverless");
+        var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken, logger), cancellationToken);
         var handler = componentsTask.ContinueWith(
             static t => t.Result.Handler, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         ServeEdge? server = null;
@@ -118,7 +121,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
             // The catalog's error is the one to report, as when the two ran one after the other.
             await DisposeQuietlyAsync(server).ConfigureAwait(false);
             await log.DisposeAsync().ConfigureAwait(false);
-            ObserveFailure(runtime);
+            await WhenNativeLoadsDoneAsync(runtime).ConfigureAwait(false);
             throw;
         }
 
@@ -126,6 +129,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         {
             await components.DisposeAsync().ConfigureAwait(false);
             await log.DisposeAsync().ConfigureAwait(false);
+            await WhenNativeLoadsDoneAsync(runtime).ConfigureAwait(false);
             if (bindFailure is IOException io)
             {
                 throw new CliUsageException($"Cannot listen on {options.Host}:{options.Port}: {io.Message} Pick another port with --port (0 picks a free one).", io);
@@ -134,7 +138,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(bindFailure ?? new InvalidOperationException("The HTTP server did not start."));
         }
 
-        var host = new ServeHost(server, components, log, address, server.BaseAddress);
+        var host = new ServeHost(server, components, log, address, server.BaseAddress, runtime);
         host.Preload = host.StartPreload(logger);
         return host;
     }
@@ -154,6 +158,7 @@ internal sealed partial class ServeHost : IAsyncDisposable
         }
 
         await _log.DisposeAsync().ConfigureAwait(false);
+        await WhenNativeLoadsDoneAsync(_runtime).ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -171,12 +176,14 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var problems = unloadable.Count == 0 ? string.Empty : $" ({unloadable.Count} more cannot be loaded)";
         await console.Output.WriteLineAsync($"Serving {servable} model(s) from {_components.Source}{problems}").ConfigureAwait(false);
         var width = repository.Manifests.Count == 0 ? 0 : repository.Manifests.Max(m => m.Name.Length);
-        foreach (var manifest in repository.Manifests)
+
+        // Each model's readiness as /v2/models/{m}/ready reports it: its artifact verified (no session is created).
+        var statuses = await Task.WhenAll(repository.Manifests.Select(m => repository.CheckAsync(m.Name, null, CancellationToken.None))).ConfigureAwait(false);
+        foreach (var (manifest, status) in repository.Manifests.Zip(statuses))
         {
-            var status = repository.GetStatus(manifest.Name);
             var detail = unloadable.Any(u => u.Name == manifest.Name)
                 ? status.Reason ?? "unavailable"
-                : $"POST {root}/v2/models/{manifest.Name}/infer";
+                : $"POST {root}/v2/models/{manifest.Name}/infer  ({status.Reason})";
             await console.Output.WriteLineAsync($"  {manifest.Name.PadRight(width)}  v{status.Version}  {status.StateText,-11}  {detail}").ConfigureAwait(false);
         }
 
@@ -274,7 +281,19 @@ internal sealed partial class ServeHost : IAsyncDisposable
         StartupTrace.Mark("SHA-256 ready (artifacts are hashed on first load)");
     }
 
-    private static void ObserveFailure(Task task) => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    /// <summary>Waits for the background load of the native libraries, whatever its outcome (its errors resurface at the first session).</summary>
+    private static async Task WhenNativeLoadsDoneAsync(Task runtime)
+    {
+        try
+        {
+            await runtime.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Only its completion matters here; a load that failed is retried, with its message, by the first session.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
 
     private static async Task DisposeQuietlyAsync(ServeEdge? server)
     {

@@ -50,7 +50,8 @@ internal sealed class ServingComponents : IAsyncDisposable
         return ServerlessSettings.FromEnvironment(environment);
     }
 
-    public static async Task<ServingComponents> CreateAsync(ServeOptions options, CancellationToken cancellationToken)
+    /// <param name="logger">Where integrity failures are logged (the serve log); null for nowhere.</param>
+    public static async Task<ServingComponents> CreateAsync(ServeOptions options, CancellationToken cancellationToken, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
         var settings = Settings(options);
         var factory = SessionFactory(out var traceArtifacts);
@@ -60,7 +61,7 @@ internal sealed class ServingComponents : IAsyncDisposable
             (var test, null) => test,
             (var test, var trace) => source => trace(test(source)),
         };
-        var services = await ModelServices.CreateAsync(settings, factory, StoreResolver.Create(options.WorkingDirectory), new ModelServicesOptions { WrapArtifactSource = wrap }, cancellationToken).ConfigureAwait(false);
+        var services = await ModelServices.CreateAsync(settings, factory, StoreResolver.Create(options.WorkingDirectory), new ModelServicesOptions { WrapArtifactSource = wrap, Logger = logger }, cancellationToken).ConfigureAwait(false);
         try
         {
             var handler = new ProtocolHandler(services.Repository, ProtocolOptionsFor(options, services));
@@ -131,6 +132,5 @@ internal sealed class ServingComponents : IAsyncDisposable
     {
         MaxRequestBytes = options.MaxRequestBytes ?? new ProtocolOptions().MaxRequestBytes,
         ServedModel = services.Settings.ModelName,
-        ReadinessModels = services.PreloadNames,
     };
 }

@@ -30,6 +30,8 @@ internal sealed class TracingModelLoads : IInferenceSessionFactory, IModelArtifa
         return artifact;
     }
 
+    public bool Evict(ModelManifest manifest, ModelVersionManifest version) => _artifacts!.Evict(manifest, version);
+
     public IInferenceSession Create(string modelName, string modelPath, SessionSettings settings)
     {
         BeforeCreate(modelName);

@@ -1,6 +1,8 @@
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
+using Microsoft.Extensions.Logging;
 using Serverless.Core.Models;
+using Serverless.Core.Observability;
 using Serverless.Core.Storage;
 
 namespace Serverless.Core.Hosting;
@@ -12,7 +14,7 @@ namespace Serverless.Core.Hosting;
 /// </summary>
 public sealed class ModelServices : IDisposable
 {
-    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry, IReadOnlyList<UnloadableModel> unloadable, IReadOnlyList<SkippedModelFile> skipped)
+    private ModelServices(ServerlessSettings settings, IObjectStore store, VerifiedModelCache cache, ModelRegistry registry, IReadOnlyList<UnloadableModel> unloadable, IReadOnlyList<SkippedModelFile> skipped, IntegrityEvents integrity)
     {
         Settings = settings;
         Store = store;
@@ -21,6 +23,7 @@ public sealed class ModelServices : IDisposable
         Unloadable = unloadable;
         Skipped = skipped;
         Repository = unloadable.Count == 0 ? registry : new UnloadableModelsRepository(registry, unloadable);
+        Integrity = integrity;
     }
 
     public ServerlessSettings Settings { get; }
@@ -41,10 +44,14 @@ public sealed class ModelServices : IDisposable
     /// <summary>Files of a bare .onnx folder whose names cannot be model names; not served.</summary>
     public IReadOnlyList<SkippedModelFile> Skipped { get; }
 
+    /// <summary>What the integrity checks caught (logged through <see cref="ModelServicesOptions.Logger"/> and counted).</summary>
+    public IntegrityEvents Integrity { get; }
+
     /// <summary>
     /// Resolves the store, reads the catalog (models folder, bare .onnx folder, or the store's published
-    /// manifests), applies MODEL_NAME and checks MODEL_PRELOAD. Does not load models: call
-    /// <see cref="PreloadAsync"/> (hosts do so during their init phase). Configuration errors throw InvalidInput.
+    /// manifests), applies MODEL_NAME and checks MODEL_PRELOAD, and removes the temporary files that killed
+    /// downloads left in the cache. Does not load models: call <see cref="PreloadAsync"/> (hosts do so during
+    /// their init phase). Configuration errors throw InvalidInput.
     /// </summary>
     public static async Task<ModelServices> CreateAsync(
         ServerlessSettings settings,
@@ -104,15 +111,20 @@ public sealed class ModelServices : IDisposable
             }
         }
 
-        var cache = new VerifiedModelCache(store, settings.CacheDirectory);
+        var integrity = new IntegrityEvents(options.Logger);
+        VerifiedModelCache.RemoveOrphans(settings.CacheDirectory, integrity); // optimized graphs included: they live under it
+
+        var cache = new VerifiedModelCache(store, settings.CacheDirectory, integrity);
         var registry = new ModelRegistry(manifests, options.WrapArtifactSource?.Invoke(cache) ?? cache, factory, new ModelRegistryOptions
         {
             MemoryBudgetBytes = settings.MemoryBudgetBytes,
             SessionSettings = options.SessionSettings,
             TimeProvider = options.TimeProvider,
-            OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory) : null,
+            OptimizedGraphs = settings.GraphCache ? new OptimizedGraphCache(settings.OptimizedGraphDirectory, integrity) : null,
+            Integrity = integrity,
+            Preload = settings.ShouldPreload,
         });
-        return new ModelServices(settings, store, cache, registry, unloadable, skipped);
+        return new ModelServices(settings, store, cache, registry, unloadable, skipped, integrity);
     }
 
     /// <summary>
@@ -144,7 +156,11 @@ public sealed class ModelServices : IDisposable
         return [.. names.Select(n => Repository.GetStatus(n))];
     }
 
-    public void Dispose() => Registry.Dispose();
+    public void Dispose()
+    {
+        Registry.Dispose();
+        Integrity.Dispose();
+    }
 }
 
 /// <summary>Host-specific choices for <see cref="ModelServices.CreateAsync"/>.</summary>
@@ -153,6 +169,9 @@ public sealed record ModelServicesOptions
     public SessionSettings SessionSettings { get; init; } = SessionSettings.Default;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Where integrity failures are logged (source-generated messages, event ids 2001-2099); null for nowhere.</summary>
+    public ILogger? Logger { get; init; }
 
     /// <summary>Wraps the verified cache (metrics, tests counting downloads); null for none.</summary>
     public Func<IModelArtifactSource, IModelArtifactSource>? WrapArtifactSource { get; init; }

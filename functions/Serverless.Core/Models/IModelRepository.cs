@@ -13,8 +13,15 @@ public interface IModelRepository
     /// <summary>The manifest for <paramref name="name"/>, or null when the model is unknown.</summary>
     ModelManifest? Find(string name);
 
-    /// <summary>State of a model version (the default version when <paramref name="version"/> is null).</summary>
+    /// <summary>State of a model version (the default version when <paramref name="version"/> is null), as it is now.</summary>
     ModelStatus GetStatus(string name, string? version = null);
+
+    /// <summary>
+    /// The version's state after checking that it can be served: an unchecked artifact is verified (no
+    /// session is created), so readiness turns true without an inference. For a MODEL_PRELOAD model, ready
+    /// means loaded. Readiness endpoints call this.
+    /// </summary>
+    Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken);
 
     /// <summary>
     /// Returns a lease on the loaded model, loading it first when needed. Concurrent callers share one load.

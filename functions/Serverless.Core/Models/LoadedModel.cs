@@ -1,4 +1,5 @@
 using Serverless.Core.Inference;
+using Serverless.Core.Storage;
 
 namespace Serverless.Core.Models;
 
@@ -58,4 +59,10 @@ internal sealed class ModelEntry(ModelManifest manifest, ModelVersionManifest ve
 
     /// <summary>Loads started (downloads plus session creations); for tests and metrics.</summary>
     public int LoadsStarted { get; set; }
+
+    /// <summary>The artifact as last verified (by a readiness check or a load); the model is servable.</summary>
+    public VerifiedArtifact? Verified { get; set; }
+
+    /// <summary>The one readiness check (artifact verification, no session) in flight.</summary>
+    public Task? CheckTask { get; set; }
 }

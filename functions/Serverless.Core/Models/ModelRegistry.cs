@@ -1,6 +1,7 @@
 using System.Globalization;
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
+using Serverless.Core.Observability;
 using Serverless.Core.Storage;
 
 namespace Serverless.Core.Models;
@@ -13,8 +14,15 @@ namespace Serverless.Core.Models;
 /// exponential back-off (1 s doubling to 30 s by default); during the back-off requests get NotReady with the
 /// reason and Retry-After. Sessions live in an LRU charged by estimated bytes against a memory budget;
 /// eviction never disposes a session under a lease: it is disposed when its last lease ends.
+/// <para>
+/// No session answers unless its bytes are proven: the artifact source verifies the file's SHA-256 on every
+/// load, and the session must fit the manifest's inputs and outputs (<see cref="ModelContract"/>). A verified
+/// file that gives no usable session is evicted and fetched once more; if that fails too, the load fails with
+/// IntegrityFailure (502), never a client error. Readiness (<see cref="GetStatus"/>, <see cref="CheckAsync"/>)
+/// is in ModelRegistry.Readiness.cs.
+/// </para>
 /// </summary>
-public sealed class ModelRegistry : IModelRepository, IDisposable
+public sealed partial class ModelRegistry : IModelRepository, IDisposable
 {
     private const int MaxAcquireAttempts = 4;
     private readonly Lock _gate = new();
@@ -25,6 +33,7 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
     private readonly IInferenceSessionFactory _factory;
     private readonly ModelRegistryOptions _options;
     private readonly TimeProvider _time;
+    private readonly IntegrityEvents _integrity;
     private readonly CancellationTokenSource _lifetime = new();
     private long _residentBytes;
     private bool _disposed;
@@ -38,6 +47,7 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
         _factory = factory;
         _options = options ?? new ModelRegistryOptions();
         _time = _options.TimeProvider;
+        _integrity = _options.Integrity ?? new IntegrityEvents();
         var list = ModelCatalog.CheckUnique(manifests.Select(m => (m, "(registry)")));
         foreach (var manifest in list)
         {
@@ -79,32 +89,6 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
     }
 
     public ModelManifest? Find(string name) => name is not null && _manifests.TryGetValue(name, out var m) ? m : null;
-
-    public ModelStatus GetStatus(string name, string? version = null)
-    {
-        var entry = GetEntry(name, version);
-        lock (_gate)
-        {
-            var id = entry.Version.Version;
-            if (entry.Loaded is not null)
-            {
-                return new ModelStatus(name, id, ModelState.Ready);
-            }
-
-            if (entry.LoadTask is not null)
-            {
-                return new ModelStatus(name, id, ModelState.Loading, entry.Failures > 0 ? $"retrying after: {entry.LastError?.Message}" : "loading");
-            }
-
-            return entry.LastError is { } error
-                ? new ModelStatus(name, id, ModelState.Failed, error.Message)
-                : new ModelStatus(name, id, ModelState.Unavailable, "not loaded yet; the first request loads it");
-        }
-    }
-
-    /// <summary>Status of every version of every model, sorted by name.</summary>
-    public IReadOnlyList<ModelStatus> GetStatuses() =>
-        [.. Manifests.SelectMany(m => m.Versions.Select(v => GetStatus(m.Name, v.Version)))];
 
     public async ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
     {
@@ -228,7 +212,41 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
 
         _lifetime.Cancel();
         DisposeAll(disposeNow);
+        WaitForNativeWork();
         _lifetime.Dispose();
+    }
+
+    /// <summary>
+    /// Waits (a bounded time) for loads and checks still running: a session creation cannot be cancelled, and
+    /// a process that exits while another thread is inside ONNX Runtime tears the library down under it.
+    /// </summary>
+    private void WaitForNativeWork()
+    {
+        List<Task> running = [];
+        lock (_gate)
+        {
+            foreach (var entry in _entries.Values)
+            {
+                if (entry.LoadTask is { } load)
+                {
+                    running.Add(load);
+                }
+
+                if (entry.CheckTask is { } check)
+                {
+                    running.Add(check);
+                }
+            }
+        }
+
+        try
+        {
+            Task.WaitAll([.. running], TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // Their failures are the requests' to report; only their end matters here.
+        }
     }
 
     private ModelEntry GetEntry(string name, string? version)
@@ -252,7 +270,9 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
     {
         var wait = entry.RetryAt - now;
         var seconds = (int)Math.Ceiling(Math.Max(wait.TotalSeconds, 0.001));
-        return new InferenceException(ErrorCode.NotReady,
+        // Bad bytes stay a 502 while the retry waits: the fault is upstream, not a model still warming up.
+        var code = error is InferenceException { Code: ErrorCode.IntegrityFailure } ? ErrorCode.IntegrityFailure : ErrorCode.NotReady;
+        return new InferenceException(code,
             $"Model '{entry.Manifest.Name}' version {entry.Version.Version} is not ready: loading failed {entry.Failures} time(s), " +
             $"last {(now - entry.FailedAt).TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s ago, and is retried by a request in {seconds} s. Reason: {error.Message}", error)
         { Model = entry.Manifest.Name, RetryAfterSeconds = seconds };
@@ -273,11 +293,7 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
         IInferenceSession? session = null;
         try
         {
-            var artifact = await _artifacts.GetAsync(entry.Manifest, entry.Version, _lifetime.Token).ConfigureAwait(false);
-            _lifetime.Token.ThrowIfCancellationRequested();
-            session = _options.OptimizedGraphs is { } graphs
-                ? graphs.Create(_factory, entry.Manifest.Name, artifact, _options.SessionSettings)
-                : _factory.Create(entry.Manifest.Name, artifact.Path, _options.SessionSettings);
+            session = await CreateProvenSessionAsync(entry).ConfigureAwait(false);
             var loaded = new LoadedModel(entry, session, _options.EstimateBytes(entry.Manifest, entry.Version));
             var disposeNow = new List<LoadedModel>();
             lock (_gate)
@@ -322,11 +338,7 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
             lock (_gate)
             {
                 entry.LoadTask = null;
-                entry.Failures++;
-                entry.LastError = error;
-                entry.FailedAt = _time.GetUtcNow();
-                var delay = _options.InitialRetryDelay * Math.Pow(2, Math.Min(entry.Failures - 1, 20));
-                entry.RetryAt = entry.FailedAt + (delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay);
+                RecordFailure(entry, error);
             }
 
             if (ReferenceEquals(error, e))
@@ -336,6 +348,16 @@ public sealed class ModelRegistry : IModelRepository, IDisposable
 
             throw error;
         }
+    }
+
+    /// <summary>Records a failed load or check and sets the back-off; called under the lock.</summary>
+    private void RecordFailure(ModelEntry entry, InferenceException error)
+    {
+        entry.Failures++;
+        entry.LastError = error;
+        entry.FailedAt = _time.GetUtcNow();
+        var delay = _options.InitialRetryDelay * Math.Pow(2, Math.Min(entry.Failures - 1, 20));
+        entry.RetryAt = entry.FailedAt + (delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay);
     }
 
     /// <summary>Takes a session out of service; called under the lock. It is disposed now only when no lease holds it.</summary>

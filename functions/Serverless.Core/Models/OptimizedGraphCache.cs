@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Serverless.Core.Errors;
 using Serverless.Core.Inference;
+using Serverless.Core.Observability;
 using Serverless.Core.Onnx;
 using Serverless.Core.Storage;
 
@@ -16,23 +17,27 @@ namespace Serverless.Core.Models;
 /// text-recognition int8 99 to 41 ms of CPU).
 /// <para>
 /// The saved graph is only valid where it was made: full optimization rewrites it for this CPU's
-/// instruction sets. It is therefore keyed by the model's SHA-256, the ONNX Runtime version, the
-/// optimization level and a fingerprint of the CPU; any difference is a different file. Its own SHA-256 is
-/// written beside it once it is complete, checked on every use against the bytes handed to ORT, and a
-/// file that fails the check (or fails to load) is deleted and rebuilt. Saving is best effort: a read-only
-/// or full disk only means the next load optimizes again. Off for CUDA sessions and when a caller asked ORT
-/// for the optimized model itself.
+/// instruction sets. It is therefore keyed by the SHA-256 of the artifact bytes it is built from (computed
+/// by the verification that precedes every load, never copied from a manifest), the ONNX Runtime version,
+/// the optimization level and a fingerprint of the CPU; any difference is a different file. Beside it, once
+/// it is complete, goes a checksum file naming its own SHA-256 and its source's; both are checked on every
+/// use, and the session made from it must pass the caller's contract check (the manifest's inputs and
+/// outputs). A graph that fails any of these, or fails to load, is reported, deleted and rebuilt from the
+/// artifact. Saving is best effort: a read-only or full disk only means the next load optimizes again. Off
+/// for CUDA sessions and when a caller asked ORT for the optimized model itself.
 /// </para>
 /// </summary>
 public sealed class OptimizedGraphCache
 {
-    private const string Format = "optimized-graph-v1";
+    private const string Format = "optimized-graph-v2";
     private static readonly Lazy<string> s_cpu = new(CpuFingerprint);
+    private readonly IntegrityEvents _events;
 
-    public OptimizedGraphCache(string directory)
+    public OptimizedGraphCache(string directory, IntegrityEvents? events = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory = Path.GetFullPath(directory);
+        _events = events ?? new IntegrityEvents();
     }
 
     /// <summary>Where the optimized graphs are kept.</summary>
@@ -58,8 +63,11 @@ public sealed class OptimizedGraphCache
     /// <summary>
     /// A session for the verified <paramref name="artifact"/>: from the cached optimized graph when there is a
     /// sound one, otherwise from the artifact with full optimization, saving the result for next time.
+    /// <paramref name="contract"/> returns why a session does not fit the model (null when it does); a cached
+    /// graph whose session does not fit is refused and rebuilt, and the rebuilt session is returned as is for
+    /// the caller to check.
     /// </summary>
-    public IInferenceSession Create(IInferenceSessionFactory factory, string modelName, VerifiedArtifact artifact, SessionSettings settings)
+    public IInferenceSession Create(IInferenceSessionFactory factory, string modelName, VerifiedArtifact artifact, SessionSettings settings, Func<IInferenceSession, string?>? contract = null)
     {
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(artifact);
@@ -70,26 +78,52 @@ public sealed class OptimizedGraphCache
         }
 
         var path = PathFor(modelName, artifact, settings);
-        var bytes = ReadVerified(path);
+        var bytes = ReadVerified(modelName, path, artifact.Sha256);
         if (bytes is not null)
         {
+            IInferenceSession? session = null;
             try
             {
-                return factory.Create(modelName, bytes, settings with { Optimization = GraphOptimization.None });
+                session = factory.Create(modelName, bytes, settings with { Optimization = GraphOptimization.None });
+                if (contract?.Invoke(session) is not { } unfit)
+                {
+                    return session;
+                }
+
+                Refuse(modelName, path, $"Its session does not fit the model: {unfit}");
             }
-            catch (InferenceException)
+            catch (InferenceException ex)
             {
                 // Sound bytes ORT will not load (another build wrote them?): rebuild from the artifact.
-                DeleteQuietly(path);
+                Refuse(modelName, path, $"ONNX Runtime did not load it: {ex.Message}");
             }
+
+            session?.Dispose();
         }
 
         return CreateAndSave(factory, modelName, artifact, settings, path);
     }
 
+    /// <summary>Deletes the saved graph of a model artifact (its artifact is being replaced); false when there was none.</summary>
+    public bool Evict(string modelName, VerifiedArtifact artifact, SessionSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        ArgumentNullException.ThrowIfNull(settings);
+        var path = PathFor(modelName, artifact, settings);
+        var existed = File.Exists(path);
+        DeleteQuietly(path);
+        return existed;
+    }
+
+    private void Refuse(string modelName, string path, string reason)
+    {
+        _events.OptimizedGraphRejected(modelName, path, reason);
+        DeleteQuietly(path);
+    }
+
     private static IInferenceSession CreateAndSave(IInferenceSessionFactory factory, string modelName, VerifiedArtifact artifact, SessionSettings settings, string path)
     {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        var temp = VerifiedModelCache.TempPathFor(path);
         IInferenceSession session;
         try
         {
@@ -107,7 +141,7 @@ public sealed class OptimizedGraphCache
         try
         {
             var saved = File.ReadAllBytes(temp);
-            File.WriteAllText(temp + ".sha256", Convert.ToHexStringLower(SHA256.HashData(saved)));
+            File.WriteAllText(temp + ".sha256", ChecksumText(Convert.ToHexStringLower(SHA256.HashData(saved)), artifact.Sha256));
             File.Move(temp, path, overwrite: true);
             File.Move(temp + ".sha256", path + ".sha256", overwrite: true);
         }
@@ -120,8 +154,14 @@ public sealed class OptimizedGraphCache
         return session;
     }
 
-    /// <summary>The cached graph's bytes when it and its checksum exist and agree; a mismatch deletes both.</summary>
-    private static byte[]? ReadVerified(string path)
+    /// <summary>What the checksum file says: the graph's own SHA-256 and that of the artifact it was built from.</summary>
+    private static string ChecksumText(string graphSha, string sourceSha) => $"sha256={graphSha} source={sourceSha}";
+
+    /// <summary>
+    /// The cached graph's bytes when it and its checksum file exist, the bytes match the checksum, and the
+    /// checksum names <paramref name="sourceSha"/> as the source; anything else is reported and deleted.
+    /// </summary>
+    private byte[]? ReadVerified(string modelName, string path, string sourceSha)
     {
         string expected;
         byte[] bytes;
@@ -140,12 +180,13 @@ public sealed class OptimizedGraphCache
             return null;
         }
 
-        if (string.Equals(Convert.ToHexStringLower(SHA256.HashData(bytes)), expected, StringComparison.Ordinal))
+        var actual = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        if (string.Equals(ChecksumText(actual, sourceSha), expected, StringComparison.Ordinal))
         {
             return bytes;
         }
 
-        DeleteQuietly(path);
+        Refuse(modelName, path, $"Its checksum file says '{expected}', but the graph's SHA-256 is {actual} and it must be built from {sourceSha}.");
         return null;
     }
 

@@ -36,6 +36,10 @@ public sealed class UnloadableModelsRepository : IModelRepository
             ? new ModelStatus(name, model.Manifest.DefaultVersion, ModelState.Failed, model.Error.Message)
             : _inner.GetStatus(name, version);
 
+    /// <summary>An unloadable model stays FAILED: there is nothing to check that would make it servable.</summary>
+    public Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken) =>
+        FindUnloadable(name, version) is not null ? Task.FromResult(GetStatus(name, version)) : _inner.CheckAsync(name, version, cancellationToken);
+
     public ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken) =>
         FindUnloadable(name, version) is { } model
             ? ValueTask.FromException<ModelLease>(model.Error)

@@ -30,6 +30,8 @@ public sealed class MeasuredModelRepository : IModelRepository
 
     public ModelStatus GetStatus(string name, string? version = null) => _inner.GetStatus(name, version);
 
+    public Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken) => _inner.CheckAsync(name, version, cancellationToken);
+
     public async ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
     {
         var lease = await _inner.AcquireAsync(name, version, cancellationToken).ConfigureAwait(false);

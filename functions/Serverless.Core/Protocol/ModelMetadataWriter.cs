@@ -74,6 +74,7 @@ internal static class ModelMetadataWriter
         if (status is not null)
         {
             json.WriteString("state", status.StateText);
+            json.WriteBoolean("loaded", status.Loaded);
             if (status.Reason is not null)
             {
                 json.WriteString("reason", status.Reason);
@@ -106,6 +107,7 @@ internal static class ModelMetadataWriter
             json.WriteString("name", status.Name);
             json.WriteString("version", status.Version);
             json.WriteString("state", status.StateText);
+            json.WriteBoolean("loaded", status.Loaded);
             json.WriteString("reason", status.Reason ?? string.Empty);
             json.WriteEndObject();
         }

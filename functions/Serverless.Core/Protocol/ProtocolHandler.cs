@@ -12,9 +12,11 @@ namespace Serverless.Core.Protocol;
 /// <see cref="IProtocolResponse"/>. Every failure becomes <c>{"error": "..."}</c> with the status of its
 /// <see cref="ErrorCode"/>; bad input is always a 4xx, and an unexpected exception is a 500 with a generic
 /// message (reported to <see cref="ProtocolOptions.OnUnexpectedError"/>), never a crash.
-/// Readiness: <c>/v2/health/ready</c> and <c>/v2/models/{m}/ready</c> answer 200 with <c>"ready": true</c>
-/// when ready, and 503 with <c>"ready": false</c>, the state and the reason otherwise, so probes and load
-/// balancers can act on the status alone.
+/// Readiness: <c>/v2/models/{m}/ready</c> answers 200 with <c>"ready": true</c> when the model can be served
+/// (its artifact present and verified; loaded too for a MODEL_PRELOAD model), and 503 with <c>"ready": false</c>,
+/// the state and the reason otherwise; checking verifies an unchecked artifact but never creates a session.
+/// <c>/v2/health/ready</c> is 200 exactly when every served model's default version is ready, so the two agree,
+/// and probes and load balancers can act on the status alone.
 /// </summary>
 public sealed class ProtocolHandler
 {
@@ -93,13 +95,13 @@ public sealed class ProtocolHandler
                 ModelMetadataWriter.WriteLive(response.Body);
                 break;
             case RouteKind.ServerReady:
-                WriteServerReady(response);
+                await WriteServerReadyAsync(response, cancellationToken).ConfigureAwait(false);
                 break;
             case RouteKind.ModelMetadata:
                 await WriteModelMetadataAsync(route, response, cancellationToken).ConfigureAwait(false);
                 break;
             case RouteKind.ModelReady:
-                WriteModelReady(route, response);
+                await WriteModelReadyAsync(route, response, cancellationToken).ConfigureAwait(false);
                 break;
             case RouteKind.ModelInfer:
                 await InferAsync(route, request, response, cancellationToken).ConfigureAwait(false);
@@ -209,18 +211,17 @@ public sealed class ProtocolHandler
         ModelMetadataWriter.WriteModelMetadata(response.Body, manifest, route.Version, lease.Session.Inputs, lease.Session.Outputs);
     }
 
-    private void WriteServerReady(IProtocolResponse response)
+    private async Task WriteServerReadyAsync(IProtocolResponse response, CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> required = _options.ReadinessModels.Count > 0 ? _options.ReadinessModels
-            : _options.ServedModel is { } served ? [served] : [];
-        foreach (var name in required)
+        IReadOnlyList<string> served = _options.ServedModel is { } one ? [one] : [.. _repository.Manifests.Select(m => m.Name)];
+        var statuses = await Task.WhenAll(served.Select(name => _repository.CheckAsync(name, null, cancellationToken))).ConfigureAwait(false);
+        foreach (var status in statuses)
         {
-            var status = _repository.GetStatus(name);
             if (status.State != ModelState.Ready)
             {
                 response.StatusCode = 503;
                 var reason = status.Reason is null ? string.Empty : $": {status.Reason}";
-                ModelMetadataWriter.WriteReadiness(response.Body, null, null, false, null, $"Model '{name}' is {status.StateText}{reason}.");
+                ModelMetadataWriter.WriteReadiness(response.Body, null, null, false, null, $"Model '{status.Name}' version {status.Version} is {status.StateText}{reason}.");
                 return;
             }
         }
@@ -228,10 +229,10 @@ public sealed class ProtocolHandler
         ModelMetadataWriter.WriteReadiness(response.Body, null, null, true, null, null);
     }
 
-    private void WriteModelReady(ProtocolRoute route, IProtocolResponse response)
+    private async Task WriteModelReadyAsync(ProtocolRoute route, IProtocolResponse response, CancellationToken cancellationToken)
     {
         var manifest = FindManifest(route.Model!, route.Version);
-        var status = _repository.GetStatus(manifest.Name, route.Version);
+        var status = await _repository.CheckAsync(manifest.Name, route.Version, cancellationToken).ConfigureAwait(false);
         var ready = status.State == ModelState.Ready;
         response.StatusCode = ready ? 200 : 503;
         var error = ready ? null : $"Model '{manifest.Name}' version {status.Version} is {status.StateText}{(status.Reason is null ? string.Empty : ": " + status.Reason)}.";

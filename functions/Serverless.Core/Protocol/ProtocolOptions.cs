@@ -23,16 +23,9 @@ public sealed record ProtocolOptions
 
     /// <summary>
     /// The one model a per-model function serves. When set, every request naming another model is a 404 that
-    /// names this model, the repository index lists only it, and server readiness waits for it.
+    /// names this model, the repository index lists only it, and server readiness is this model's.
     /// </summary>
     public string? ServedModel { get; init; }
-
-    /// <summary>
-    /// Models that must be READY before <c>GET /v2/health/ready</c> answers 200 (those the host preloads).
-    /// When empty, readiness follows <see cref="ServedModel"/> if set, and is simply "live" otherwise,
-    /// because lazily loaded models are loaded by the first request that needs them.
-    /// </summary>
-    public IReadOnlyList<string> ReadinessModels { get; init; } = [];
 
     /// <summary>Called with every exception that became a 500, so the host can log it; the client only sees a generic message.</summary>
     public Action<Exception>? OnUnexpectedError { get; init; }

@@ -1,9 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Security.Cryptography;
 using Serverless.Core.Errors;
 using Serverless.Core.Models;
+using Serverless.Core.Observability;
 
 namespace Serverless.Core.Storage;
 
@@ -12,26 +11,28 @@ namespace Serverless.Core.Storage;
 /// into a temporary file in the cache folder, hashing (SHA-256) and counting bytes on the way, and only a
 /// file whose size and hash match the manifest is renamed to <c>&lt;cache&gt;/&lt;name&gt;/&lt;version&gt;/&lt;sha256&gt;.onnx</c>;
 /// anything else is deleted and reported as IntegrityFailure. From a local <c>file://</c> store nothing is
-/// copied: the file is hashed in place once per process and loaded from where it is.
+/// copied: the file is hashed in place and loaded from where it is.
 /// </summary>
 /// <remarks>
-/// A warm process (or a later process on the same disk, like a re-used Lambda sandbox) trusts a cached file
-/// when its size matches and a <c>.verified</c> marker sits next to it. The marker is written only after the
-/// verified rename, and the file name is the hash itself, so a partial or foreign file can only appear there
-/// by someone writing into the cache by hand; re-hashing instead would cost ~30 ms per 10 MB on every cold
-/// start, which is what the cache exists to avoid. Delete the cache folder to force re-verification.
+/// Every load hashes the bytes it hands on, cached or not: a file's name, size or a marker beside it proves
+/// nothing about its content, and SHA-256 of a model costs a few milliseconds per MB against the session
+/// creation that follows. A cached copy that fails is reported, deleted and downloaded once more; the
+/// returned <see cref="VerifiedArtifact.Sha256"/> is the hash just computed, so whatever is derived from the
+/// file (the optimized graph) is keyed by the bytes it was really built from. Temporary files carry the
+/// writing process's id, so those of a process that no longer runs are removed by <see cref="RemoveOrphans"/>.
 /// </remarks>
 public sealed class VerifiedModelCache : IModelArtifactSource
 {
     private const int BufferSize = 1 << 17;
     private readonly IObjectStore _store;
-    private readonly ConcurrentDictionary<string, (long Size, DateTime Modified)> _verifiedInPlace = new(StringComparer.Ordinal);
+    private readonly IntegrityEvents _events;
 
-    public VerifiedModelCache(IObjectStore store, string cacheDirectory)
+    public VerifiedModelCache(IObjectStore store, string cacheDirectory, IntegrityEvents? events = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentException.ThrowIfNullOrEmpty(cacheDirectory);
         _store = store;
+        _events = events ?? new IntegrityEvents();
         CacheDirectory = Path.GetFullPath(cacheDirectory);
     }
 
@@ -51,6 +52,48 @@ public sealed class VerifiedModelCache : IModelArtifactSource
         return Path.Combine(CacheDirectory, manifest.Name, version.Version, version.Sha256 + ".onnx");
     }
 
+    /// <summary>
+    /// A temporary file's name for <paramref name="finalPath"/>: hidden, with this process's id, ending in <c>.tmp</c>.
+    /// </summary>
+    public static string TempPathFor(string finalPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(finalPath);
+        return Path.Combine(Path.GetDirectoryName(finalPath)!, $".{Path.GetFileName(finalPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+    }
+
+    /// <summary>
+    /// Deletes the temporary files (<c>*.tmp</c>, and a graph's <c>*.tmp.sha256</c>) under <paramref name="folder"/>
+    /// that no running process is writing: those of a download or save killed mid-way. Returns how many went.
+    /// </summary>
+    public static int RemoveOrphans(string folder, IntegrityEvents? events = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*.tmp*", SearchOption.AllDirectories))
+            {
+                if ((file.EndsWith(".tmp", StringComparison.Ordinal) || file.EndsWith(".tmp.sha256", StringComparison.Ordinal))
+                    && !WriterIsRunning(Path.GetFileName(file)) && TryDelete(file))
+                {
+                    removed++;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A folder that cannot be listed keeps its leftovers; they are never mistaken for models.
+        }
+
+        events?.OrphansRemoved(folder, removed);
+        return removed;
+    }
+
     public async Task<VerifiedArtifact> GetAsync(ModelManifest manifest, ModelVersionManifest version, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -58,85 +101,89 @@ public sealed class VerifiedModelCache : IModelArtifactSource
         var watch = Stopwatch.StartNew();
         if (_store is LocalObjectStore local)
         {
-            var path = await VerifyInPlaceAsync(local, manifest, version, cancellationToken).ConfigureAwait(false);
-            return new VerifiedArtifact(path, version.Size, version.Sha256, Downloaded: false, watch.Elapsed.TotalMilliseconds);
+            var (path, sha) = VerifyInPlace(local, manifest, version, _events, cancellationToken);
+            return new VerifiedArtifact(path, version.Size, sha, Downloaded: false, watch.Elapsed.TotalMilliseconds);
         }
 
         var target = CachedPath(manifest, version);
-        if (IsCachedAndVerified(target, version))
+        var evicted = false;
+        if (File.Exists(target))
         {
-            return new VerifiedArtifact(target, version.Size, version.Sha256, Downloaded: false, watch.Elapsed.TotalMilliseconds);
+            cancellationToken.ThrowIfCancellationRequested();
+            var (length, sha) = HashFile(target);
+            if (length == version.Size && string.Equals(sha, version.Sha256, StringComparison.Ordinal))
+            {
+                return new VerifiedArtifact(target, length, sha, Downloaded: false, watch.Elapsed.TotalMilliseconds);
+            }
+
+            _events.CachedArtifactRejected(manifest.Name, version.Version, target, Describe(version, length, sha));
+            DeleteCachedCopy(target);
+            evicted = true;
         }
 
-        await DownloadAsync(manifest, version, target, cancellationToken).ConfigureAwait(false);
-        return new VerifiedArtifact(target, version.Size, version.Sha256, Downloaded: true, watch.Elapsed.TotalMilliseconds);
+        var downloaded = await DownloadAsync(manifest, version, target, evicted, cancellationToken).ConfigureAwait(false);
+        return new VerifiedArtifact(target, version.Size, downloaded, Downloaded: true, watch.Elapsed.TotalMilliseconds);
     }
 
-    private async Task<string> VerifyInPlaceAsync(LocalObjectStore local, ModelManifest manifest, ModelVersionManifest version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the cached copy of a version so the next <see cref="GetAsync"/> downloads it again; false for a
+    /// local store, whose files are the store itself and are never deleted.
+    /// </summary>
+    public bool Evict(ModelManifest manifest, ModelVersionManifest version)
+    {
+        if (_store is LocalObjectStore)
+        {
+            return false;
+        }
+
+        DeleteCachedCopy(CachedPath(manifest, version));
+        return true;
+    }
+
+    private static (string Path, string Sha) VerifyInPlace(LocalObjectStore local, ModelManifest manifest, ModelVersionManifest version, IntegrityEvents events, CancellationToken cancellationToken)
     {
         var path = local.GetFullPath(version.Artifact);
-        var info = new FileInfo(path);
-        if (!info.Exists)
+        if (!File.Exists(path))
         {
             throw new InferenceException(ErrorCode.NotFound,
                 $"Model '{manifest.Name}' version {version.Version}: the artifact '{version.Artifact}' does not exist in the store {local.Root}. " +
                 "Run ./build.sh setup to fetch the models, or publish them to this store.") { Model = manifest.Name };
         }
 
-        var stamp = (info.Length, info.LastWriteTimeUtc);
-        if (_verifiedInPlace.TryGetValue(path, out var seen) && seen == stamp)
-        {
-            return path;
-        }
-
-        if (info.Length != version.Size)
-        {
-            throw Mismatch(manifest, version, info.Length, actualSha: null, where: path, cached: false);
-        }
-
         // Hashed synchronously: loads already run off the request's thread, and a local file read in 128 KB
         // blocks costs less than the asynchronous path's thread hops on a cold start.
-        string sha;
         cancellationToken.ThrowIfCancellationRequested();
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan))
+        var (length, sha) = HashFile(path);
+        if (length != version.Size || !string.Equals(sha, version.Sha256, StringComparison.Ordinal))
         {
-            sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+            var error = Mismatch(manifest, version, length, sha, path, "The file was not used; it is the store's own copy, so replace it there (./build.sh setup for the bundled models). ");
+            events.DownloadRejected(manifest.Name, version.Version, path, error.Message);
+            throw error;
         }
 
-        if (!string.Equals(sha, version.Sha256, StringComparison.Ordinal))
-        {
-            throw Mismatch(manifest, version, info.Length, sha, path, cached: false);
-        }
-
-        _verifiedInPlace[path] = stamp;
-        return path;
+        return (path, sha);
     }
 
-    private static bool IsCachedAndVerified(string target, ModelVersionManifest version)
+    private static (long Length, string Sha) HashFile(string path)
     {
-        var file = new FileInfo(target);
-        if (!file.Exists || file.Length != version.Size)
-        {
-            return false;
-        }
-
-        try
-        {
-            return File.ReadAllText(target + ".verified").Trim() == MarkerText(version);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(stream));
+        return (stream.Length, sha);
     }
 
-    private static string MarkerText(ModelVersionManifest version) =>
-        string.Create(CultureInfo.InvariantCulture, $"sha256={version.Sha256} size={version.Size}");
+    private static string Describe(ModelVersionManifest version, long actualSize, string actualSha) =>
+        $"Expected SHA-256 {version.Sha256} and {version.Size} bytes, found SHA-256 {actualSha} and {actualSize} bytes.";
 
-    private async Task DownloadAsync(ModelManifest manifest, ModelVersionManifest version, string target, CancellationToken cancellationToken)
+    /// <summary>Downloads, verifies and renames into place; returns the SHA-256 of the bytes kept.</summary>
+    private async Task<string> DownloadAsync(ModelManifest manifest, ModelVersionManifest version, string target, bool afterEviction, CancellationToken cancellationToken)
     {
         var folder = Path.GetDirectoryName(target)!;
-        var temp = Path.Combine(folder, $".{version.Sha256}.{Guid.NewGuid():N}.tmp");
+        var temp = TempPathFor(target);
+        if (afterEviction)
+        {
+            _events.Redownloading(manifest.Name, version.Version);
+        }
+
         try
         {
             try
@@ -153,14 +200,14 @@ public sealed class VerifiedModelCache : IModelArtifactSource
                 throw StorageFailures.DiskFull($"model '{manifest.Name}' version {version.Version}", version.Size, folder);
             }
 
-            var (length, sha) = await CopyAndHashAsync(manifest, version, temp, folder, cancellationToken).ConfigureAwait(false);
+            var (length, sha) = await CopyAndHashAsync(manifest, version, temp, folder, afterEviction, cancellationToken).ConfigureAwait(false);
             if (length != version.Size || !string.Equals(sha, version.Sha256, StringComparison.Ordinal))
             {
-                throw Mismatch(manifest, version, length, sha, _store.Root + version.Artifact, cached: false);
+                throw Rejected(manifest, version, length, sha, afterEviction, atLeast: false);
             }
 
             File.Move(temp, target, overwrite: true);
-            await File.WriteAllTextAsync(target + ".verified", MarkerText(version), cancellationToken).ConfigureAwait(false);
+            return sha;
         }
         catch (Exception e)
         {
@@ -174,7 +221,7 @@ public sealed class VerifiedModelCache : IModelArtifactSource
         }
     }
 
-    private async Task<(long Length, string Sha)> CopyAndHashAsync(ModelManifest manifest, ModelVersionManifest version, string temp, string folder, CancellationToken cancellationToken)
+    private async Task<(long Length, string Sha)> CopyAndHashAsync(ModelManifest manifest, ModelVersionManifest version, string temp, string folder, bool afterEviction, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -210,7 +257,7 @@ public sealed class VerifiedModelCache : IModelArtifactSource
                         if (length > version.Size)
                         {
                             // Stop early: an object larger than the manifest says can never verify.
-                            throw Mismatch(manifest, version, length, actualSha: null, _store.Root + version.Artifact, cached: false, atLeast: true);
+                            throw Rejected(manifest, version, length, actualSha: null, afterEviction, atLeast: true);
                         }
 
                         hash.AppendData(buffer, 0, read);
@@ -236,7 +283,20 @@ public sealed class VerifiedModelCache : IModelArtifactSource
         return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
-    private static InferenceException Mismatch(ModelManifest manifest, ModelVersionManifest version, long actualSize, string? actualSha, string where, bool cached, bool atLeast = false)
+    /// <summary>The store served bytes that do not match the manifest: reported, counted and thrown as IntegrityFailure (502).</summary>
+    private InferenceException Rejected(ModelManifest manifest, ModelVersionManifest version, long actualSize, string? actualSha, bool afterEviction, bool atLeast)
+    {
+        var source = _store.Root + version.Artifact;
+        var error = Mismatch(manifest, version, actualSize, actualSha, source,
+            afterEviction
+                ? "The cached copy was corrupt and was deleted, and the store's copy fails too, so the store itself holds bad bytes; nothing was cached. "
+                : "The file was not used or cached. ",
+            atLeast);
+        _events.DownloadRejected(manifest.Name, version.Version, source, error.Message);
+        return error;
+    }
+
+    private static InferenceException Mismatch(ModelManifest manifest, ModelVersionManifest version, long actualSize, string? actualSha, string where, string what, bool atLeast = false)
     {
         var sizeText = atLeast
             ? $"more than {version.Size} bytes arrived (the manifest says {version.Size})"
@@ -244,20 +304,58 @@ public sealed class VerifiedModelCache : IModelArtifactSource
         var shaText = actualSha is null ? "SHA-256 not computed" : $"SHA-256 {actualSha}";
         return new InferenceException(ErrorCode.IntegrityFailure,
             $"Model '{manifest.Name}' version {version.Version} failed verification: expected SHA-256 {version.Sha256}, got {shaText}; {sizeText} ({where}). " +
-            (cached ? string.Empty : "The file was not used or cached. ") +
+            what +
             "Re-publish the artifact, or fix the manifest's sha256/size if the model was intentionally replaced.")
         { Model = manifest.Name };
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Deletes a cached copy and the marker older versions wrote beside it.</summary>
+    private static void DeleteCachedCopy(string target)
+    {
+        TryDelete(target);
+        TryDelete(target + ".verified");
+    }
+
+    /// <summary>Whether the process that named a temporary file (<c>.name.PID.guid.tmp</c>) still runs; unnamed ones have none.</summary>
+    private static bool WriterIsRunning(string fileName)
+    {
+        var parts = (fileName.EndsWith(".sha256", StringComparison.Ordinal) ? fileName[..^".sha256".Length] : fileName).Split('.');
+        if (parts.Length < 4 || !int.TryParse(parts[^3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+        {
+            return false;
+        }
+
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TryDelete(string path)
     {
         try
         {
             File.Delete(path);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A leftover hidden temporary file is never mistaken for a model: only <sha>.onnx plus its marker is.
+            // A leftover hidden temporary file is never mistaken for a model (only <sha>.onnx is), and start-up removes it.
+            return false;
         }
     }
 }

@@ -35,6 +35,8 @@ internal sealed class ServedModelsRepository : IModelRepository
 
     public ModelStatus GetStatus(string name, string? version = null) => _inner.GetStatus(Served(name), version);
 
+    public Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken) => _inner.CheckAsync(Served(name), version, cancellationToken);
+
     public ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken) =>
         _inner.AcquireAsync(Served(name), version, cancellationToken);
 

@@ -83,6 +83,32 @@ public sealed class LambdaCommandTests
         }
     }
 
+    [Fact]
+    public async Task Lambda_WhenTheBootstrapsInitFails_ExitsAtOnceWithTheInitErrorInsteadOfListening()
+    {
+        // MODEL_NAME names no model in the catalog: the real bootstrap's init fails and posts /runtime/init/error.
+        TestEnvironment.EnsureOrtLibrary();
+        var port = LoopbackPort.Free();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        string[] args = ["lambda", "--model", "no-such-model", "--bootstrap", Bootstrap, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. CliRun.RepoModels];
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        var code = await CliApp.RunAsync(args, new CliConsole(TextWriter.Synchronized(output), TextWriter.Synchronized(error), isTerminal: false), stop.Token);
+
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.False(stop.IsCancellationRequested, "the command only ended when the test gave up on it");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"took {started.Elapsed}");
+        var text = error.ToString();
+        Assert.Contains("failed its init", text);
+        Assert.Contains("exited with code 1", text);
+        Assert.Contains("MODEL_NAME", text);
+        Assert.Contains("no-such-model", text);
+        Assert.Contains("\"errorType\"", text);
+        Assert.DoesNotContain("Listening on", output.ToString());
+    }
+
     private static async Task WaitForFrontDoorAsync(HttpClient http, Task<int> running)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);

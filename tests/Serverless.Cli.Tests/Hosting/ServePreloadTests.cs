@@ -162,6 +162,8 @@ public sealed class ServePreloadTests
             await gate.WaitAsync(cancellationToken);
             return await inner.GetAsync(manifest, version, cancellationToken);
         }
+
+        public bool Evict(ModelManifest manifest, ModelVersionManifest version) => inner.Evict(manifest, version);
     }
 
     /// <summary>The real cache, except that one model's store is "down".</summary>
@@ -173,5 +175,7 @@ public sealed class ServePreloadTests
             manifest.Name == failing
                 ? throw new InferenceException(ErrorCode.StorageUnavailable, Reason) { Model = manifest.Name }
                 : inner.GetAsync(manifest, version, cancellationToken);
+
+        public bool Evict(ModelManifest manifest, ModelVersionManifest version) => inner.Evict(manifest, version);
     }
 }

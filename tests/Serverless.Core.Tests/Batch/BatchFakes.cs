@@ -65,6 +65,8 @@ internal sealed class SingleModelRepository(string name, IInferenceSession sessi
 
     public ModelStatus GetStatus(string n, string? version = null) => new(n, "1", ModelState.Ready);
 
+    public Task<ModelStatus> CheckAsync(string n, string? version, CancellationToken cancellationToken) => Task.FromResult(GetStatus(n, version));
+
     public ValueTask<ModelLease> AcquireAsync(string n, string? version, CancellationToken cancellationToken) =>
         n == name
             ? ValueTask.FromResult(new ModelLease(_manifest, _manifest.Versions[0], session, null))

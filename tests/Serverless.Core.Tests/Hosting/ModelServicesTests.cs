@@ -12,7 +12,7 @@ namespace Serverless.Core.Tests.Hosting;
 public sealed class ModelServicesTests : IDisposable
 {
     private readonly TempFolder _temp = new();
-    private readonly FakeSessionFactory _factory = new();
+    private readonly FakeSessionFactory _factory = new() { Manifests = ModelCatalog.LoadFromFolder(RepoPaths.Models) };
 
     public void Dispose() => _temp.Dispose();
 
@@ -78,6 +78,7 @@ public sealed class ModelServicesTests : IDisposable
         Assert.Equal(ModelState.Failed, failed.State);
         Assert.Equal("broken", failed.Reason);
         Assert.Equal(ModelState.Unavailable, services.Registry.GetStatus("text-detection").State);
+        Assert.True(statuses.Single(s => s.Name == "text-direction").Loaded);
     }
 
     [Fact]

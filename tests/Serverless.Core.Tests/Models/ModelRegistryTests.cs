@@ -173,9 +173,10 @@ public sealed class ModelRegistryTests
 
         await registry.LoadAsync("c", CancellationToken.None);
 
-        Assert.Equal(ModelState.Ready, registry.GetStatus("a").State);
-        Assert.Equal(ModelState.Unavailable, registry.GetStatus("b").State);
-        Assert.Equal(ModelState.Ready, registry.GetStatus("c").State);
+        Assert.True(registry.GetStatus("a").Loaded);
+        Assert.False(registry.GetStatus("b").Loaded);
+        Assert.True(registry.GetStatus("c").Loaded);
+        Assert.Equal(ModelState.Ready, registry.GetStatus("b").State); // still servable: verified, loads again on use
         Assert.True(_factory.Sessions.Single(s => s.ModelName == "b").IsDisposed);
         Assert.Equal(4000, registry.ResidentBytes);
     }
@@ -190,7 +191,7 @@ public sealed class ModelRegistryTests
 
         await registry.LoadAsync("b", CancellationToken.None);
 
-        Assert.Equal(ModelState.Unavailable, registry.GetStatus("a").State);
+        Assert.False(registry.GetStatus("a").Loaded);
         Assert.False(sessionA.IsDisposed);
         sessionA.Run([], [], []);
         lease1.Dispose();
@@ -208,8 +209,8 @@ public sealed class ModelRegistryTests
 
         using var lease = await registry.AcquireAsync("b", null, CancellationToken.None);
 
-        Assert.Equal(ModelState.Ready, registry.GetStatus("b").State);
-        Assert.Equal(ModelState.Unavailable, registry.GetStatus("a").State);
+        Assert.True(registry.GetStatus("b").Loaded);
+        Assert.False(registry.GetStatus("a").Loaded);
     }
 
     [Fact]
@@ -249,7 +250,8 @@ public sealed class ModelRegistryTests
 
         await registry.UnloadAsync("alpha", CancellationToken.None);
 
-        Assert.Equal(ModelState.Unavailable, registry.GetStatus("alpha").State);
+        Assert.False(registry.GetStatus("alpha").Loaded);
+        Assert.Equal("ready, loads on first use", registry.GetStatus("alpha").Reason);
         Assert.True(_factory.Sessions[0].IsDisposed);
         using var lease = await registry.AcquireAsync("alpha", null, CancellationToken.None);
         Assert.Equal(2, _factory.Created);
@@ -278,6 +280,65 @@ public sealed class ModelRegistryTests
         Assert.Equal("UNAVAILABLE", status.StateText);
         Assert.Equal("1", status.Version);
         Assert.Contains("first request", status.Reason);
+        Assert.Equal(0, _artifacts.Calls);
+    }
+
+    [Fact]
+    public async Task Check_VerifiesTheArtifactWithoutCreatingASession_AndTheModelIsReadyNotLoaded()
+    {
+        using var registry = Create();
+
+        var status = await registry.CheckAsync("alpha", null, CancellationToken.None);
+
+        Assert.Equal(ModelState.Ready, status.State);
+        Assert.False(status.Loaded);
+        Assert.Equal("ready, loads on first use", status.Reason);
+        Assert.Equal(1, _artifacts.Calls);
+        Assert.Equal(0, _factory.Created);
+        await registry.CheckAsync("alpha", null, CancellationToken.None);
+        Assert.Equal(1, _artifacts.Calls); // checked once per process
+    }
+
+    [Fact]
+    public async Task Check_OfAnArtifactTheStoreCannotGive_IsFailedWithTheReason_AndRequestsGetItToo()
+    {
+        _artifacts.FailWith = FakeArtifactSource.StoreDown;
+        using var registry = Create();
+
+        var status = await registry.CheckAsync("alpha", null, CancellationToken.None);
+
+        Assert.Equal(ModelState.Failed, status.State);
+        Assert.Contains("store unreachable", status.Reason);
+        var error = await Assert.ThrowsAsync<InferenceException>(() => registry.AcquireAsync("alpha", null, CancellationToken.None).AsTask());
+        Assert.Contains("store unreachable", error.Message);
+    }
+
+    [Fact]
+    public async Task Check_OfAPreloadedModel_MeansLoaded()
+    {
+        using var registry = new ModelRegistry([TestManifests.Create("alpha")], _artifacts, _factory,
+            new ModelRegistryOptions { Preload = name => name == "alpha", TimeProvider = _clock });
+
+        var first = await registry.CheckAsync("alpha", null, CancellationToken.None);
+        Assert.NotEqual(ModelState.Ready, first.State);
+        await WaitUntil(() => registry.GetStatus("alpha").State == ModelState.Ready);
+
+        Assert.True(registry.GetStatus("alpha").Loaded);
+        Assert.Equal(1, _factory.Created);
+    }
+
+    [Fact]
+    public async Task VerifiedArtifactWhoseSessionFails_IsEvictedAndFetchedOnce_ThenFailsAsIntegrityFailure()
+    {
+        _factory.FailWith = _ => new InferenceException(ErrorCode.InvalidInput, "ORT_INVALID_PROTOBUF: bad header");
+        using var registry = Create();
+
+        var error = await Assert.ThrowsAsync<InferenceException>(() => registry.AcquireAsync("alpha", null, CancellationToken.None).AsTask());
+
+        Assert.Equal(ErrorCode.IntegrityFailure, error.Code);
+        Assert.Contains("bad header", error.Message);
+        Assert.Equal(2, _artifacts.Calls);
+        Assert.Equal(1, _artifacts.Evictions);
     }
 
     private static async Task WaitUntil(Func<bool> condition)

@@ -50,7 +50,7 @@ public sealed class OptimizedGraphCacheTests : IDisposable
 
         Assert.True(File.Exists(path), "no optimized graph saved");
         var checksum = File.ReadAllText(path + ".sha256");
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))), checksum);
+        Assert.Equal($"sha256={Sha(File.ReadAllBytes(path))} source={artifact.Sha256}", checksum);
         Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(path)!, "*.tmp*"));
 
         using (var second = cache.Create(_factory, "chain", artifact, SessionSettings.Default))
@@ -101,7 +101,7 @@ public sealed class OptimizedGraphCacheTests : IDisposable
 
         // Not loaded from the damaged bytes: optimized again from the artifact, and saved afresh.
         Assert.Equal(["file:All:saving", "file:All:saving"], _factory.Calls);
-        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))), File.ReadAllText(path + ".sha256"));
+        Assert.Equal($"sha256={Sha(File.ReadAllBytes(path))} source={artifact.Sha256}", File.ReadAllText(path + ".sha256"));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class OptimizedGraphCacheTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var foreign = TinyModels.Broken();
         File.WriteAllBytes(path, foreign);
-        File.WriteAllText(path + ".sha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(foreign)));
+        File.WriteAllText(path + ".sha256", $"sha256={Sha(foreign)} source={artifact.Sha256}");
 
         using (cache.Create(_factory, "chain", artifact, SessionSettings.Default))
         {
@@ -217,6 +217,79 @@ public sealed class OptimizedGraphCacheTests : IDisposable
         using var y = results[0]!;
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(y.Bytes).ToArray();
     }
+
+    [Fact]
+    public void GraphBuiltFromOtherBytes_IsNeverUsedForTheseBytes()
+    {
+        // A graph made from damaged bytes (as a load of a corrupt file would have made it) is keyed by those
+        // bytes' hash, so the verified good bytes get a graph of their own, with the good model's results.
+        var good = TinyModels.MatMulChain(16, 4);
+        var damaged = TinyModels.MatMulChain(16, 5);
+        var cache = new OptimizedGraphCache(Path.Combine(_root, "optimized"));
+        var fromDamaged = Artifact(damaged);
+        var fromGood = Artifact(good);
+        cache.Create(_factory, "chain", fromDamaged, SessionSettings.Default).Dispose();
+
+        using var session = cache.Create(_factory, "chain", fromGood, SessionSettings.Default);
+        using var reference = OnnxSessionFactory.Instance.Create("chain", fromGood.Path, SessionSettings.Default);
+
+        Assert.NotEqual(cache.PathFor("chain", fromDamaged, SessionSettings.Default), cache.PathFor("chain", fromGood, SessionSettings.Default));
+        Assert.Equal(["file:All:saving", "file:All:saving"], _factory.Calls);
+        Assert.Equal(RunChain(reference), RunChain(session));
+    }
+
+    [Fact]
+    public void ForeignGraphWithItsOwnChecksumFile_IsRefusedForNamingAnotherSource()
+    {
+        var events = new Serverless.Core.Observability.IntegrityEvents();
+        var cache = new OptimizedGraphCache(Path.Combine(_root, "optimized"), events);
+        var other = Artifact(TinyModels.MatMulChain(8, 2));
+        var mine = Artifact(TinyModels.MatMulChain(8, 3));
+        cache.Create(_factory, "chain", other, SessionSettings.Default).Dispose();
+        var otherPath = cache.PathFor("chain", other, SessionSettings.Default);
+        var minePath = cache.PathFor("chain", mine, SessionSettings.Default);
+        File.Copy(otherPath, minePath);
+        File.Copy(otherPath + ".sha256", minePath + ".sha256");
+
+        using (cache.Create(_factory, "chain", mine, SessionSettings.Default))
+        {
+        }
+
+        Assert.Equal(["file:All:saving", "file:All:saving"], _factory.Calls);
+        Assert.Equal(1, events.Snapshot().Failures);
+        Assert.EndsWith("source=" + mine.Sha256, File.ReadAllText(minePath + ".sha256"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ForeignGraphWithAMatchingChecksumFile_IsRefusedByTheContractCheck()
+    {
+        // The worst case: a valid graph of another model, under this model's key, with a checksum file that
+        // names its bytes and this model's source. Only the session's tensors can tell, and they must.
+        var events = new Serverless.Core.Observability.IntegrityEvents();
+        var cache = new OptimizedGraphCache(Path.Combine(_root, "optimized"), events);
+        var foreign = TinyModels.Identity(TensorElementType.Float, 1, 2);
+        var mine = Artifact(TinyModels.MatMulChain(8, 3));
+        var path = cache.PathFor("chain", mine, SessionSettings.Default);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, foreign);
+        File.WriteAllText(path + ".sha256", $"sha256={Sha(foreign)} source={mine.Sha256}");
+        var manifest = new ModelManifest
+        {
+            Name = "chain",
+            DefaultVersion = "1",
+            Versions = [new ModelVersionManifest { Version = "1", Artifact = "chain/1/model.onnx", Sha256 = mine.Sha256, Size = mine.Size }],
+            Inputs = [new TensorManifest { Name = "x", Datatype = "FP32", Shape = [8, 8] }],
+            Outputs = [new TensorManifest { Name = "y", Datatype = "FP32", Shape = [8, 8] }],
+        };
+
+        using var session = cache.Create(_factory, "chain", mine, SessionSettings.Default, s => ModelContract.Check(manifest, s));
+
+        Assert.Equal(["bytes:None", "file:All:saving"], _factory.Calls);
+        Assert.Null(ModelContract.Check(manifest, session));
+        Assert.Equal(1, events.Snapshot().Failures);
+    }
+
+    private static string Sha(byte[] bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
 
     private VerifiedArtifact Artifact(byte[] model)
     {

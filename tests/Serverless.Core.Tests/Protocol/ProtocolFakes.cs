@@ -92,6 +92,12 @@ internal sealed class FakeModelRepository : IModelRepository
         return States.TryGetValue(name, out var s) ? s with { Version = v } : new ModelStatus(name, v, ModelState.Ready);
     }
 
+    public Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken)
+    {
+        Calls.Add($"check {name} {version}");
+        return Task.FromResult(GetStatus(name, version));
+    }
+
     public ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
     {
         Calls.Add($"acquire {name} {version}");

@@ -40,15 +40,25 @@ public class ProtocolHandlerTests
         var reply = await Handler(new ProtocolOptions { ServedModel = "echo" }).SendAsync("GET", "/v2/health/ready");
         Assert.Equal(503, reply.Status);
         Assert.False(reply.Json.RootElement.GetProperty("ready").GetBoolean());
-        Assert.Contains("'echo' is LOADING: downloading", reply.Error);
+        Assert.Contains("'echo' version 1 is LOADING: downloading", reply.Error);
     }
 
     [Fact]
-    public async Task Ready_WhenRequiredModelsAreReady_IsOk()
+    public async Task Ready_WhenEveryServedModelIsReady_IsOkAfterCheckingEachOne()
     {
-        var reply = await Handler(new ProtocolOptions { ReadinessModels = ["echo"] }).SendAsync("GET", "/v2/health/ready");
+        var reply = await Handler().SendAsync("GET", "/v2/health/ready");
         Assert.Equal(200, reply.Status);
         Assert.True(reply.Json.RootElement.GetProperty("ready").GetBoolean());
+        Assert.Equal(["check echo "], _repository.Calls);
+    }
+
+    [Fact]
+    public async Task Ready_WhenAnyServedModelIsNotReady_IsServiceUnavailableNamingIt()
+    {
+        _repository.States["echo"] = new ModelStatus("echo", "1", ModelState.Failed, "artifact missing");
+        var reply = await Handler().SendAsync("GET", "/v2/health/ready");
+        Assert.Equal(503, reply.Status);
+        Assert.Contains("'echo' version 1 is FAILED: artifact missing", reply.Error);
     }
 
     [Fact]

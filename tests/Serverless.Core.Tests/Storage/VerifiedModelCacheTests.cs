@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Serverless.Core.Errors;
 using Serverless.Core.Models;
+using Serverless.Core.Observability;
 using Serverless.Core.Storage;
 
 namespace Serverless.Core.Tests.Storage;
@@ -40,8 +41,8 @@ public sealed class VerifiedModelCacheTests : IDisposable
         Assert.True(artifact.Downloaded);
         Assert.Equal(Path.Combine(CacheDir, "m", "1", Version.Sha256 + ".onnx"), artifact.Path);
         Assert.Equal(_bytes, File.ReadAllBytes(artifact.Path));
-        Assert.True(File.Exists(artifact.Path + ".verified"));
-        Assert.Equal(2, Directory.GetFiles(Path.GetDirectoryName(artifact.Path)!).Length);
+        Assert.Equal(Version.Sha256, artifact.Sha256);
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(artifact.Path)!));
     }
 
     [Fact]
@@ -57,15 +58,76 @@ public sealed class VerifiedModelCacheTests : IDisposable
     }
 
     [Fact]
-    public async Task Get_WhenTheMarkerIsMissing_DownloadsAgain()
+    public async Task Get_WhenTheCachedCopyHasASameSizeCorruption_ReportsItDeletesItAndDownloadsTheTrueBytes()
     {
         var first = await new VerifiedModelCache(_remote, CacheDir).GetAsync(_manifest, Version, default);
-        File.Delete(first.Path + ".verified");
+        var corrupt = File.ReadAllBytes(first.Path);
+        corrupt[150_000] ^= 0x01;
+        File.WriteAllBytes(first.Path, corrupt);
+        File.WriteAllText(first.Path + ".verified", $"sha256={Version.Sha256} size={Version.Size}"); // what older versions trusted
+        using var events = new IntegrityEvents();
 
-        var second = await new VerifiedModelCache(_remote, CacheDir).GetAsync(_manifest, Version, default);
+        var second = await new VerifiedModelCache(_remote, CacheDir, events).GetAsync(_manifest, Version, default);
 
         Assert.True(second.Downloaded);
         Assert.Equal(2, _remote.Reads);
+        Assert.Equal(_bytes, File.ReadAllBytes(second.Path));
+        Assert.Equal(new IntegritySnapshot(Failures: 1, Redownloads: 1, OrphansRemoved: 0), events.Snapshot());
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(second.Path)!));
+    }
+
+    [Fact]
+    public async Task Get_WhenTheCachedCopyAndTheStoresCopyAreBothCorrupt_Throws502OnceWithoutLoopingAndCachesNothing()
+    {
+        var first = await new VerifiedModelCache(_remote, CacheDir).GetAsync(_manifest, Version, default);
+        var corrupt = File.ReadAllBytes(first.Path);
+        corrupt[10] ^= 0x01;
+        File.WriteAllBytes(first.Path, corrupt);
+        _remote.Transform = s => new FlipByteStream(s, 1234);
+        using var events = new IntegrityEvents();
+
+        var error = await Assert.ThrowsAsync<InferenceException>(() => new VerifiedModelCache(_remote, CacheDir, events).GetAsync(_manifest, Version, default));
+
+        Assert.Equal(ErrorCode.IntegrityFailure, error.Code);
+        Assert.Equal(502, error.HttpStatus);
+        Assert.Contains("the store itself holds bad bytes", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, _remote.Reads);
+        Assert.Equal(new IntegritySnapshot(Failures: 2, Redownloads: 1, OrphansRemoved: 0), events.Snapshot());
+        Assert.Empty(Directory.GetFiles(CacheDir, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task RemoveOrphans_DeletesTheTempFilesOfAKilledDownload_AndKeepsModelsAndLiveDownloads()
+    {
+        await new VerifiedModelCache(_remote, CacheDir).GetAsync(_manifest, Version, default);
+        var dead = await DeadProcessIdAsync();
+        var folder = Path.Combine(CacheDir, "m", "1");
+        var killed = Path.Combine(folder, $".{Version.Sha256}.onnx.{dead}.{Guid.NewGuid():N}.tmp");
+        var older = Path.Combine(folder, $".{Version.Sha256}.{Guid.NewGuid():N}.tmp");
+        var graph = Path.Combine(CacheDir, "optimized", $".m-abc.onnx.{dead}.{Guid.NewGuid():N}.tmp");
+        var live = VerifiedModelCache.TempPathFor(Path.Combine(folder, Version.Sha256 + ".onnx"));
+        foreach (var file in new[] { killed, older, graph, graph + ".sha256", live })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllBytes(file, new byte[100]);
+        }
+
+        using var events = new IntegrityEvents();
+        var removed = VerifiedModelCache.RemoveOrphans(CacheDir, events);
+
+        Assert.Equal(4, removed);
+        Assert.Equal(4, events.Snapshot().OrphansRemoved);
+        Assert.Equal(
+            new[] { Path.Combine(folder, Version.Sha256 + ".onnx"), live }.Order(StringComparer.Ordinal),
+            Directory.GetFiles(CacheDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The id of a process that has exited (a short-lived child's).</summary>
+    private static async Task<int> DeadProcessIdAsync()
+    {
+        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        await child.WaitForExitAsync();
+        return child.Id;
     }
 
     [Fact]

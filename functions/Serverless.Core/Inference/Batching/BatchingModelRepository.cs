@@ -33,6 +33,8 @@ public sealed class BatchingModelRepository : IModelRepository
 
     public ModelStatus GetStatus(string name, string? version = null) => _inner.GetStatus(name, version);
 
+    public Task<ModelStatus> CheckAsync(string name, string? version, CancellationToken cancellationToken) => _inner.CheckAsync(name, version, cancellationToken);
+
     public async ValueTask<ModelLease> AcquireAsync(string name, string? version, CancellationToken cancellationToken)
     {
         var lease = await _inner.AcquireAsync(name, version, cancellationToken).ConfigureAwait(false);

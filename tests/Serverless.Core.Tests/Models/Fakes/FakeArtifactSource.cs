@@ -32,6 +32,18 @@ internal sealed class FakeArtifactSource : IModelArtifactSource
         return new VerifiedArtifact($"/fake/{manifest.Name}/{version.Version}.onnx", version.Size, version.Sha256, Downloaded: true, 1);
     }
 
+    /// <summary>How many times the registry asked to forget a local copy.</summary>
+    public int Evictions { get; private set; }
+
+    /// <summary>What <see cref="Evict"/> answers: whether there is a copy that a new fetch replaces.</summary>
+    public bool CanEvict { get; set; } = true;
+
+    public bool Evict(ModelManifest manifest, ModelVersionManifest version)
+    {
+        Evictions++;
+        return CanEvict;
+    }
+
     public static InferenceException StoreDown(string model) =>
         new(ErrorCode.StorageUnavailable, $"store unreachable while loading {model}") { Model = model };
 }

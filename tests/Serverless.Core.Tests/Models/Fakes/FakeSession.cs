@@ -4,7 +4,7 @@ using Serverless.Core.Tensors;
 namespace Serverless.Core.Tests.Models.Fakes;
 
 /// <summary>A session that records disposal and refuses to run once disposed, like the real one.</summary>
-internal sealed class FakeSession(string modelName, string path) : IInferenceSession
+internal sealed class FakeSession(string modelName, string path, IReadOnlyList<TensorSpec>? inputs = null, IReadOnlyList<TensorSpec>? outputs = null) : IInferenceSession
 {
     private int _disposed;
 
@@ -16,9 +16,9 @@ internal sealed class FakeSession(string modelName, string path) : IInferenceSes
 
     public int RunCount;
 
-    public IReadOnlyList<TensorSpec> Inputs { get; } = [new TensorSpec("x", TensorElementType.Float, [-1, 3])];
+    public IReadOnlyList<TensorSpec> Inputs { get; } = inputs ?? [new TensorSpec("x", TensorElementType.Float, [-1, 3])];
 
-    public IReadOnlyList<TensorSpec> Outputs { get; } = [new TensorSpec("y", TensorElementType.Float, [-1, 2])];
+    public IReadOnlyList<TensorSpec> Outputs { get; } = outputs ?? [new TensorSpec("y", TensorElementType.Float, [-1, 2])];
 
     public string ExecutionProvider => "FakeExecutionProvider";
 
@@ -48,6 +48,9 @@ internal sealed class FakeSessionFactory : IInferenceSessionFactory
 
     public Func<string, Exception?> FailWith { get; set; } = _ => null;
 
+    /// <summary>The tensors a model's fake session reports, by model name: those its manifest declares, so it passes the contract check.</summary>
+    public IReadOnlyList<Serverless.Core.Models.ModelManifest> Manifests { get; set; } = [];
+
     public IInferenceSession Create(string modelName, string modelPath, SessionSettings settings)
     {
         Interlocked.Increment(ref _created);
@@ -56,7 +59,10 @@ internal sealed class FakeSessionFactory : IInferenceSessionFactory
             throw error;
         }
 
-        var session = new FakeSession(modelName, modelPath);
+        var manifest = Manifests.FirstOrDefault(m => m.Name == modelName);
+        var session = manifest is null
+            ? new FakeSession(modelName, modelPath)
+            : new FakeSession(modelName, modelPath, [.. manifest.Inputs.Select(Spec)], [.. manifest.Outputs.Select(Spec)]);
         lock (Sessions)
         {
             Sessions.Add(session);
@@ -67,4 +73,7 @@ internal sealed class FakeSessionFactory : IInferenceSessionFactory
 
     public IInferenceSession Create(string modelName, ReadOnlySpan<byte> modelBytes, SessionSettings settings) =>
         Create(modelName, "(memory)", settings);
+
+    private static TensorSpec Spec(Serverless.Core.Models.TensorManifest tensor) =>
+        new(tensor.Name, TensorElementTypes.TryParseProtocolName(tensor.Datatype, out var type) ? type : TensorElementType.Float, tensor.Shape);
 }
