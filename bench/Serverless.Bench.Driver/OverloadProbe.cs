@@ -119,11 +119,6 @@ internal static class OverloadProbe
         return 0;
     }
 
-    /// <summary>The markdown header the rows above fit under.</summary>
-    public static string Header =>
-        "| server | normal client alone: p50 / p99 / worst ms | during the flood: p50 / p99 / worst ms | normal requests failed | flood's idle sockets dropped after (median / last) | a lone idle socket dropped after | 64 concurrent clients: p50 / p99 / worst ms | concurrent requests failed | idle connects refused |\n" +
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-
     private static (Stats Stats, List<string> Failures) NormalClient(int port, byte[] request, int count)
     {
         var times = new List<double>(count);
