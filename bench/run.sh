@@ -10,8 +10,7 @@
 # For a quick, partial run (the default is the full suite): BENCH_SKIP_BDN=1 skips the micro-benchmarks,
 # BENCH_ONLY=cold|warm runs only that part of the driver, BENCH_SKIP_PUBLISH=1 reuses $BENCH_ARTIFACTS/publish,
 # BENCH_CLIENT=httpclient times the warm requests with HttpClient instead of the raw socket client,
-# BENCH_OURS_ENV="NAME=VALUE ..." adds environment to our server (A/B of runtime settings; shown in the results),
-# BENCH_SKIP_KESTREL=1 leaves out the Kestrel edge (ours with SERVERLESS_HTTP_SERVER=kestrel: cold-start row, warm lanes, floor).
+# BENCH_OURS_ENV="NAME=VALUE ..." adds environment to our server (A/B of runtime settings; shown in the results).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -31,7 +30,6 @@ ONLY="${BENCH_ONLY:-all}"
 case "$ONLY" in all|cold|warm) ;; *) echo "BENCH_ONLY is all, cold or warm, not '$ONLY'" >&2; exit 2 ;; esac
 CLIENT="${BENCH_CLIENT:-raw}"
 case "$CLIENT" in raw|httpclient) ;; *) echo "BENCH_CLIENT is raw or httpclient, not '$CLIENT'" >&2; exit 2 ;; esac
-case "${BENCH_SKIP_KESTREL:-}" in ""|0|1) ;; *) echo "BENCH_SKIP_KESTREL is 1 (or unset), not '$BENCH_SKIP_KESTREL'" >&2; exit 2 ;; esac
 
 PUBLISH_CMD="dotnet publish functions/Serverless.Cli (see scripts/publish-cli.sh)"
 if [ "${BENCH_SKIP_PUBLISH:-}" = 1 ]; then
@@ -75,9 +73,8 @@ DRIVER_ARGS=(--server "$ART/publish/serverless" --node "$(command -v node)" --no
   --detection-requests "${BENCH_DETECTION_REQUESTS:-40}" --only "$ONLY" --client "$CLIENT" "${BDN_RESULTS[@]}")
 [ -z "${BENCH_OURS_ENV:-}" ] || DRIVER_ARGS+=(--ours-env "$BENCH_OURS_ENV")
 [ -z "${BENCH_SETTLE_MS:-}" ] || DRIVER_ARGS+=(--settle-ms "$BENCH_SETTLE_MS")
-[ "${BENCH_SKIP_KESTREL:-}" != 1 ] || DRIVER_ARGS+=(--skip-kestrel 1)
 KNOBS=""
-for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTION_REQUESTS BENCH_ONLY BENCH_OURS_ENV BENCH_SETTLE_MS BENCH_SKIP_BDN BENCH_SKIP_KESTREL BENCH_SKIP_PUBLISH; do
+for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTION_REQUESTS BENCH_ONLY BENCH_OURS_ENV BENCH_SETTLE_MS BENCH_SKIP_BDN BENCH_SKIP_PUBLISH; do
   [ -z "${!knob:-}" ] || KNOBS+="$knob=$(printf '%q' "${!knob}") "
 done
 "$DRIVER" "${DRIVER_ARGS[@]}" \

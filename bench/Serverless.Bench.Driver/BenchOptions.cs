@@ -37,12 +37,6 @@ internal sealed record BenchOptions
     /// <summary>Which parts run (<c>--only all|cold|warm</c>, default all): cold start, warm latency, or both.</summary>
     public string Only { get; init; } = "all";
 
-    /// <summary>
-    /// Leave out the Kestrel edge (<c>--skip-kestrel 1</c>, BENCH_SKIP_KESTREL=1 in run.sh): no cold-start row, no warm
-    /// lanes and no floor for `serve` with SERVERLESS_HTTP_SERVER=kestrel, for quick runs.
-    /// </summary>
-    public bool SkipKestrel { get; init; }
-
     public bool RunCold => Only is "all" or "cold";
 
     public bool RunWarm => Only is "all" or "warm";
@@ -127,12 +121,6 @@ internal sealed record BenchOptions
                 "cold" => "cold",
                 "warm" => "warm",
                 var other => throw new ArgumentException($"--only is all, cold or warm, not '{other}'."),
-            },
-            SkipKestrel = Text("skip-kestrel", "0") switch
-            {
-                "0" => false,
-                "1" => true,
-                var other => throw new ArgumentException($"--skip-kestrel is 0 or 1, not '{other}'."),
             },
             BdnResults = values.GetValueOrDefault("bdn-results"),
             PublishCommand = Text("publish-command", defaults.PublishCommand),

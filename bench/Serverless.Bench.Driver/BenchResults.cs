@@ -32,16 +32,8 @@ internal sealed record BenchResults
     /// <summary>Ours started with MODEL_GRAPH_CACHE=off (an extra row: every start optimizes the graph, as a first start does).</summary>
     public required IReadOnlyList<ColdStartSample> OursNoGraphCacheCold { get; init; }
 
-    /// <summary>The default row's server name (socket-server edge, lazy start): the targets and the breakdown use only its rows.</summary>
+    /// <summary>The default row's server name (lazy start): the targets and the breakdown use only its rows.</summary>
     public required string OursName { get; init; }
-
-    /// <summary>Ours with SERVERLESS_HTTP_SERVER=kestrel (an extra row), or null when the run skipped it (BENCH_SKIP_KESTREL=1).</summary>
-    public string? OursKestrelName { get; init; }
-
-    public string? OursKestrelCommand { get; init; }
-
-    /// <summary>Cold starts of the Kestrel edge, alternated with the others; empty when skipped or cold starts were not run.</summary>
-    public required IReadOnlyList<ColdStartSample> OursKestrelCold { get; init; }
 
     /// <summary>Exec to exit of `serverless --version` and `node -e ""`: the runtimes' own start.</summary>
     public required IReadOnlyList<double> OursFloor { get; init; }

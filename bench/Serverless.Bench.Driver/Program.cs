@@ -6,9 +6,15 @@ using Serverless.Bench.Driver;
 // See bench/README.md. Usage: Serverless.Bench.Driver --server PUBLISHED/serverless --node-peer bench/node-peer/server.js
 //   --store .cache/store --models models --out bench/results/DATE.md [--cold-runs 10] [--direction-requests 500] ...
 //   Serverless.Bench.Driver --self-test   checks the raw HTTP client against canned responses (bench/run.sh runs it first)
+//   Serverless.Bench.Driver --overload --server PUBLISHED/serverless --store S --models M --cache-dir D [--out F] ...   (bench/overload.sh)
 if (args is ["--self-test"])
 {
     return SelfTest.Run();
+}
+
+if (args is ["--overload", .. var overloadArgs])
+{
+    return await OverloadProbe.RunAsync(overloadArgs);
 }
 
 var options = BenchOptions.Parse(args);
@@ -33,8 +39,6 @@ var oursEnvironment = new Dictionary<string, string?>
     // ... with the optimized-graph cache (the default), whatever the caller's environment says.
     ["MODEL_GRAPH_CACHE"] = null,
 
-    // ... and the default HTTP edge (the blocking-socket server), whatever the caller's environment says.
-    ["SERVERLESS_HTTP_SERVER"] = null,
 };
 foreach (var (name, value) in options.OursEnvironment)
 {
@@ -51,12 +55,6 @@ var oursNoGraphCache = ours with
     Environment = new Dictionary<string, string?>(ours.Environment) { ["MODEL_GRAPH_CACHE"] = "off" },
 };
 
-// The same published binary with Kestrel in front of the same protocol handler: the difference is the HTTP stack's cost.
-ServerCommand? oursKestrel = options.SkipKestrel ? null : ours with
-{
-    Name = "serverless (published), Kestrel edge",
-    Environment = new Dictionary<string, string?>(ours.Environment) { ["SERVERLESS_HTTP_SERVER"] = "kestrel" },
-};
 var node = new ServerCommand("Node.js peer", options.Node, [options.NodePeer, "--port", "{port}", "--store", options.Store], new Dictionary<string, string?>());
 
 Console.WriteLine($"load average {loadAtStart}; building payloads");
@@ -66,20 +64,14 @@ var detection = Payloads.Create("text-detection", "x", [1, 3, 640, 640], seed: 1
 // Cold start: one untimed start of each first (page cache), then alternate so drift in load hits all alike.
 var oursCold = new List<ColdStartSample>();
 var oursNoGraphCacheCold = new List<ColdStartSample>();
-var oursKestrelCold = new List<ColdStartSample>();
 var nodeCold = new List<ColdStartSample>();
 var oursFloor = new List<double>();
 var nodeFloor = new List<double>();
 if (options.RunCold)
 {
-    Console.WriteLine($"cold start: {options.ColdRuns} starts each (ours lazy, ours with MODEL_GRAPH_CACHE=off{(oursKestrel is null ? "" : ", ours with the Kestrel edge")}, Node), alternating");
+    Console.WriteLine($"cold start: {options.ColdRuns} starts each (ours lazy, ours with MODEL_GRAPH_CACHE=off, Node), alternating");
     await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0");
     await ColdStartProbe.MeasureAsync(oursNoGraphCache, direction, "softmax_0.tmp_0");
-    if (oursKestrel is not null)
-    {
-        await ColdStartProbe.MeasureAsync(oursKestrel, direction, "softmax_0.tmp_0");
-    }
-
     await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0");
     for (var i = 0; i < options.ColdRuns; i++)
     {
@@ -87,14 +79,8 @@ if (options.RunCold)
         nodeFloor.Add(await ColdStartProbe.RuntimeFloorAsync(options.Node, "-e", ""));
         oursCold.Add(await ColdStartProbe.MeasureAsync(ours, direction, "softmax_0.tmp_0"));
         oursNoGraphCacheCold.Add(await ColdStartProbe.MeasureAsync(oursNoGraphCache, direction, "softmax_0.tmp_0"));
-        if (oursKestrel is not null)
-        {
-            oursKestrelCold.Add(await ColdStartProbe.MeasureAsync(oursKestrel, direction, "softmax_0.tmp_0"));
-        }
-
         nodeCold.Add(await ColdStartProbe.MeasureAsync(node, direction, "softmax_0.tmp_0"));
-        var kestrelText = oursKestrel is null ? "" : $"; ours Kestrel {Describe(oursKestrelCold[^1])}";
-        Console.WriteLine($"  #{i + 1}: ours {Describe(oursCold[^1])}; ours no graph cache {Describe(oursNoGraphCacheCold[^1])}{kestrelText}; node {Describe(nodeCold[^1])}");
+        Console.WriteLine($"  #{i + 1}: ours {Describe(oursCold[^1])}; ours no graph cache {Describe(oursNoGraphCacheCold[^1])}; node {Describe(nodeCold[^1])}");
     }
 }
 
@@ -105,35 +91,21 @@ var agreement = new List<(string, double)>();
 if (options.RunWarm)
 {
     var oursServer = ServerProcess.Start(ours, ServerProcess.FreePort());
-    var kestrelServer = oursKestrel is null ? null : ServerProcess.Start(oursKestrel, ServerProcess.FreePort());
     var nodeServer = ServerProcess.Start(node, ServerProcess.FreePort());
     await using (oursServer)
-    await using (kestrelServer)
     await using (nodeServer)
     {
         await WaitForPortAsync(oursServer);
-        if (kestrelServer is not null)
-        {
-            await WaitForPortAsync(kestrelServer);
-        }
-
         await WaitForPortAsync(nodeServer);
         Console.WriteLine($"warm requests through the {options.Client} client");
         using var echo = new LoopbackEcho();
         using var oursClient = KeepAliveClients.Connect(options.Client, oursServer.Port);
-        using var kestrelClient = kestrelServer is null ? null : KeepAliveClients.Connect(options.Client, kestrelServer.Port);
         using var nodeClient = KeepAliveClients.Connect(options.Client, nodeServer.Port);
         using var echoClient = KeepAliveClients.Connect(options.Client, echo.Port);
         var oursHealth = new FloorLane(ours.Name, oursClient, "/v2/health/ready");
-        var kestrelHealth = kestrelClient is null ? null : new FloorLane(oursKestrel!.Name, kestrelClient, "/v2/health/ready");
         var nodeHealth = new FloorLane(node.Name, nodeClient, "/v2/health/ready");
         var echoHealth = new FloorLane(LoopbackEcho.Name, echoClient, "/v2/health/ready");
         await oursHealth.ValidateAsync();
-        if (kestrelHealth is not null)
-        {
-            await kestrelHealth.ValidateAsync();
-        }
-
         await nodeHealth.ValidateAsync();
         await echoHealth.ValidateAsync();
         foreach (var (payload, outputShape, requests, warmup) in new[]
@@ -147,17 +119,11 @@ if (options.RunWarm)
             var oursBinary = new HttpLane(ours.Name, oursClient, payload, binary: true);
             var nodeJson = new HttpLane(node.Name, nodeClient, payload, binary: false);
 
-            // The HTTP floors and the Kestrel edge ride along with the small workload, in the same iterations, so they
-            // see the same load (text-detection through a second edge would double the longest part of the run).
+            // The HTTP floors ride along with the small workload, in the same iterations, so they see the same load.
             var withFloors = payload == direction;
-            var kestrelJson = withFloors && kestrelClient is not null ? new HttpLane(oursKestrel!.Name, kestrelClient, payload, binary: false) : null;
-            var kestrelBinary = withFloors && kestrelClient is not null ? new HttpLane(oursKestrel!.Name, kestrelClient, payload, binary: true) : null;
-            foreach (var lane in new[] { oursJson, oursBinary, nodeJson, kestrelJson, kestrelBinary })
+            foreach (var lane in new[] { oursJson, oursBinary, nodeJson })
             {
-                if (lane is not null)
-                {
-                    await lane.ValidateAsync();
-                }
+                await lane.ValidateAsync();
             }
 
             agreement.Add(($"{payload.Model} {payload.ShapeText}", MaxAbsDiff(oursJson.FirstOutput, nodeJson.FirstOutput)));
@@ -171,14 +137,11 @@ if (options.RunWarm)
 
             var oursJsonAt = Add(oursJson.TimeAsync);
             var oursBinaryAt = Add(oursBinary.TimeAsync);
-            var kestrelJsonAt = kestrelJson is null ? -1 : Add(kestrelJson.TimeAsync);
-            var kestrelBinaryAt = kestrelBinary is null ? -1 : Add(kestrelBinary.TimeAsync);
             var nodeJsonAt = Add(nodeJson.TimeAsync);
             var codecJsonAt = Add(() => Task.FromResult(raw.Codec(binary: false)));
             var codecBinaryAt = Add(() => Task.FromResult(raw.Codec(binary: true)));
             var runAt = Add(() => Task.FromResult(raw.Run()));
             var oursHealthAt = withFloors ? Add(oursHealth.TimeAsync) : -1;
-            var kestrelHealthAt = withFloors && kestrelHealth is not null ? Add(kestrelHealth.TimeAsync) : -1;
             var nodeHealthAt = withFloors ? Add(nodeHealth.TimeAsync) : -1;
             var echoHealthAt = withFloors ? Add(echoHealth.TimeAsync) : -1;
 
@@ -188,13 +151,6 @@ if (options.RunWarm)
             var warmBefore = warm.Count;
             warm.Add(new WarmRow(ours.Name, workload, "JSON", requests, stats[oursJsonAt], stats[codecJsonAt], stats[runAt], oursJson.RequestBytes, oursJson.ResponseBytes, oursJson.Framing));
             warm.Add(new WarmRow(ours.Name, workload, "binary", requests, stats[oursBinaryAt], stats[codecBinaryAt], stats[runAt], oursBinary.RequestBytes, oursBinary.ResponseBytes, oursBinary.Framing));
-            if (kestrelJson is not null && kestrelBinary is not null)
-            {
-                // Same code behind the edge, so the same in-process figures: the e2e / Run column stays comparable.
-                warm.Add(new WarmRow(kestrelJson.Server, workload, "JSON", requests, stats[kestrelJsonAt], stats[codecJsonAt], stats[runAt], kestrelJson.RequestBytes, kestrelJson.ResponseBytes, kestrelJson.Framing));
-                warm.Add(new WarmRow(kestrelBinary.Server, workload, "binary", requests, stats[kestrelBinaryAt], stats[codecBinaryAt], stats[runAt], kestrelBinary.RequestBytes, kestrelBinary.ResponseBytes, kestrelBinary.Framing));
-            }
-
             warm.Add(new WarmRow(node.Name, workload, "JSON", requests, stats[nodeJsonAt], null, null, nodeJson.RequestBytes, nodeJson.ResponseBytes, nodeJson.Framing));
             foreach (var row in warm.Skip(warmBefore))
             {
@@ -204,11 +160,6 @@ if (options.RunWarm)
             if (withFloors)
             {
                 floors.Add(new FloorRow(ours.Name, "GET " + oursHealth.Path, requests, stats[oursHealthAt], oursHealth.ResponseBytes, oursHealth.Framing));
-                if (kestrelHealth is not null)
-                {
-                    floors.Add(new FloorRow(kestrelHealth.Server, "GET " + kestrelHealth.Path, requests, stats[kestrelHealthAt], kestrelHealth.ResponseBytes, kestrelHealth.Framing));
-                }
-
                 floors.Add(new FloorRow(node.Name, "GET " + nodeHealth.Path, requests, stats[nodeHealthAt], nodeHealth.ResponseBytes, nodeHealth.Framing));
                 floors.Add(new FloorRow(LoopbackEcho.Name, "GET " + echoHealth.Path, requests, stats[echoHealthAt], echoHealth.ResponseBytes, echoHealth.Framing));
                 foreach (var row in floors)
@@ -230,12 +181,9 @@ var results = new BenchResults
     NodeCommand = node.Display(8090),
     OursNoGraphCacheCommand = oursNoGraphCache.Display(8080),
     OursName = ours.Name,
-    OursKestrelName = oursKestrel?.Name,
-    OursKestrelCommand = oursKestrel?.Display(8080),
     IntraOpThreads = Serverless.Core.Inference.SessionSettings.Default.EffectiveIntraOpThreads,
     OursCold = oursCold,
     OursNoGraphCacheCold = oursNoGraphCacheCold,
-    OursKestrelCold = oursKestrelCold,
     NodeCold = nodeCold,
     OursFloor = oursFloor,
     NodeFloor = nodeFloor,

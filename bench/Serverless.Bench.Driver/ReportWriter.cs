@@ -21,8 +21,7 @@ internal static class ReportWriter
             "the warm lanes were interleaved request by request, so load drift hits them alike. See bench/README.md for what each figure means.");
         Line(md);
         Line(md, $"Parts run: {(options.Only == "all" ? "all (cold start and warm latency)" : options.Only + " only (--only " + options.Only + ")")}; " +
-            $"micro-benchmarks: {(options.BdnResults is null ? "skipped" : "run")}; " +
-            $"Kestrel edge: {(r.OursKestrelName is null ? "skipped (BENCH_SKIP_KESTREL=1)" : "measured next to the default socket-server edge")}. " +
+            $"micro-benchmarks: {(options.BdnResults is null ? "skipped" : "run")}. " +
             $"Warm requests were timed with the {r.Client}.");
         Line(md);
         WriteMachine(md, r);
@@ -31,7 +30,6 @@ internal static class ReportWriter
         WriteWarm(md, r);
         WriteFloor(md, r);
         WriteBreakdown(md, r);
-        WriteEdges(md, r);
         WriteMicro(md, options);
         WriteCommands(md, r, options);
         return md.ToString();
@@ -88,9 +86,8 @@ internal static class ReportWriter
         }
 
         Line(md);
-        Line(md, "The targets are stated for text-direction 1x3x48x192 and for the default configuration (lazy start: models load on first use; the socket-server edge); " +
-            "the text-detection rows and the MODEL_GRAPH_CACHE=off cold start are reported against the same thresholds for comparison." +
-            (r.OursKestrelName is null ? "" : " The Kestrel edge rows are not targets: they are compared with the default edge under \"HTTP edge\" below."));
+        Line(md, "The targets are stated for text-direction 1x3x48x192 and for the default configuration (lazy start: models load on first use); " +
+            "the text-detection rows and the MODEL_GRAPH_CACHE=off cold start are reported against the same thresholds for comparison.");
         if (r.OursCold.Count == 0 || r.Warm.Count == 0)
         {
             Line(md);
@@ -117,7 +114,6 @@ internal static class ReportWriter
         {
             (r.OursName, r.OursCold, r.OursFloor),
             ("serverless (published), MODEL_GRAPH_CACHE=off (extra row)", r.OursNoGraphCacheCold, r.OursFloor),
-            ($"{r.OursKestrelName} (extra row)", r.OursKestrelCold, r.OursFloor),
             ("Node.js peer", r.NodeCold, r.NodeFloor),
         })
         {
@@ -136,19 +132,18 @@ internal static class ReportWriter
 
         Line(md);
         Line(md, "Each start is a new process and a new HTTP client; the port is polled every millisecond and the first accepted connection carries the request. " +
-            $"One untimed start of each came first (page cache); the measured starts alternate ours (lazy), ours (MODEL_GRAPH_CACHE=off){(r.OursKestrelCold.Count > 0 ? ", ours (Kestrel edge)" : "")} and Node. " +
+            $"One untimed start of each came first (page cache); the measured starts alternate ours (lazy), ours (MODEL_GRAPH_CACHE=off) and Node. " +
             "CPU time is utime + stime of all the process's threads from /proc/<pid>/stat (10 ms ticks): on a loaded machine it shows the work done, where wall time also counts waiting for a core. " +
             "The runtime floor is exec to exit of `serverless --version` (ours: .NET runtime, ReadyToRun, System.CommandLine) and `node -e \"\"`; all rows of ours share it. " +
-            "Ours (lazy) and ours (MODEL_GRAPH_CACHE=off) run the default HTTP edge, the blocking-socket server" +
-            (r.OursKestrelCold.Count > 0 ? "; the Kestrel edge row is the same binary with `SERVERLESS_HTTP_SERVER=kestrel` (lazy start)." : "."));
+            "Both rows of ours serve through Kestrel, serve's HTTP edge.");
         Line(md);
-        var retries = r.OursNoGraphCacheCold.Sum(s => s.Retries) + r.OursCold.Sum(s => s.Retries) + r.OursKestrelCold.Sum(s => s.Retries) + r.NodeCold.Sum(s => s.Retries);
+        var retries = r.OursNoGraphCacheCold.Sum(s => s.Retries) + r.OursCold.Sum(s => s.Retries) + r.NodeCold.Sum(s => s.Retries);
         Line(md, "Every row of ours loads text-direction lazily, on the first request, with the verified local store and a model cache folder (MODEL_CACHE_DIR) that persists across the starts, as on a server that restarts. " +
             "The optimized-graph cache keeps ONNX Runtime's optimized graph there: the untimed first start saved it, so the default row creates its session from it with optimization off; " +
             "the MODEL_GRAPH_CACHE=off row optimizes the graph at every start, which is what a first start on a new machine (or a new Lambda sandbox, whose /tmp is empty) pays. " +
             "If an infer answers 503, the probe polls the model's ready route every 1 ms and sends the infer again, the clock still running; " +
             (retries == 0 ? "no start answered 503 in this run." : $"503 answers before the 200 in this run: ours (lazy) {r.OursCold.Sum(s => s.Retries)}, ours (MODEL_GRAPH_CACHE=off) {r.OursNoGraphCacheCold.Sum(s => s.Retries)}, " +
-             $"ours (Kestrel edge) {r.OursKestrelCold.Sum(s => s.Retries)}, Node {r.NodeCold.Sum(s => s.Retries)}."));
+             $"Node {r.NodeCold.Sum(s => s.Retries)}."));
         Line(md);
     }
 
@@ -177,9 +172,7 @@ internal static class ReportWriter
         Line(md, "Binary rows send the tensor as binary tensor data and ask for binary outputs; the Node peer speaks JSON only, as a hand-written handler would. " +
             "\"in-process infer\" is the protocol's InferRunner (parse, Run, write) in the driver process; \"raw Run\" is OnnxSession.Run over reused, preallocated values. " +
             "Both use the server's session settings and were timed in the same iterations as the HTTP requests. " +
-            $"Client: {r.Client}; a timed request runs from before the send to the last byte of the response body." +
-            (r.OursKestrelName is null ? "" : $" The \"{r.OursKestrelName}\" rows (text-direction only) are the same binary behind Kestrel (`SERVERLESS_HTTP_SERVER=kestrel`), " +
-                "timed in the same iterations; their in-process and raw Run columns repeat the default row's, since the code behind the edge is the same."));
+            $"Client: {r.Client}; a timed request runs from before the send to the last byte of the response body.");
         Line(md);
         Line(md, "Agreement of the outputs for the same input (max |ours - Node|): " +
             string.Join("; ", r.Agreement.Select(a => $"{a.Workload}: {a.MaxAbsDiff:G3}")) + ".");
@@ -238,62 +231,8 @@ internal static class ReportWriter
         }
 
         Line(md);
-        Line(md, "Differences of medians, so a small negative value means \"within noise\". Rows of the default server only (socket-server edge). " +
+        Line(md, "Differences of medians, so a small negative value means \"within noise\". Rows of the default server only. " +
             "The HTTP floor is its readiness-route p50 from the table above (the same for every row). The micro-benchmarks below split the codec part further.");
-        Line(md);
-    }
-
-    private static void WriteEdges(StringBuilder md, BenchResults r)
-    {
-        Line(md, "## HTTP edge: socket server vs Kestrel (same run)");
-        Line(md);
-        if (r.OursKestrelName is not { } kestrel)
-        {
-            Line(md, "Skipped in this run (BENCH_SKIP_KESTREL=1).");
-            Line(md);
-            return;
-        }
-
-        Line(md, "| figure | socket server (default row) | Kestrel edge | Kestrel - socket server |");
-        Line(md, "| --- | --- | --- | --- |");
-        void Row(string figure, double sockets, double kestrelValue, string format, string unit) =>
-            Line(md, $"| {figure} | {sockets.ToString(format, CultureInfo.InvariantCulture)} | {kestrelValue.ToString(format, CultureInfo.InvariantCulture)} | " +
-                $"{(kestrelValue >= sockets ? "+" : "")}{(kestrelValue - sockets).ToString(format, CultureInfo.InvariantCulture)} {unit} |");
-
-        var workload = r.Warm.Where(w => w.Server == kestrel).Select(w => w.Workload).FirstOrDefault();
-        if (workload is not null)
-        {
-            foreach (var format in new[] { "JSON", "binary" })
-            {
-                if (TryFind(r, workload, r.OursName, format) is { } s && TryFind(r, workload, kestrel, format) is { } k)
-                {
-                    Row($"{workload} {format}, e2e p50 ms", s.EndToEnd.Median, k.EndToEnd.Median, "F3", "ms");
-                }
-            }
-        }
-
-        var socketFloor = r.Floors.FirstOrDefault(f => f.Server == r.OursName);
-        var kestrelFloor = r.Floors.FirstOrDefault(f => f.Server == kestrel);
-        if (socketFloor is not null && kestrelFloor is not null)
-        {
-            Row($"HTTP floor ({socketFloor.Route}) p50 ms", socketFloor.Latency.Median, kestrelFloor.Latency.Median, "F3", "ms");
-        }
-
-        if (r.OursCold.Count > 0 && r.OursKestrelCold.Count > 0)
-        {
-            Row("cold start, median ms (exec to first 200 OK)", Stats.Of(r.OursCold.Select(s => s.Milliseconds).ToList()).Median,
-                Stats.Of(r.OursKestrelCold.Select(s => s.Milliseconds).ToList()).Median, "F0", "ms");
-            Row("of which exec to port accepting, median ms", Stats.Of(r.OursCold.Select(s => s.AcceptMilliseconds).ToList()).Median,
-                Stats.Of(r.OursKestrelCold.Select(s => s.AcceptMilliseconds).ToList()).Median, "F0", "ms");
-            Row("cold-start peak RSS, median MB", Stats.Of(r.OursCold.Select(s => s.PeakRssKb / 1024.0).ToList()).Median,
-                Stats.Of(r.OursKestrelCold.Select(s => s.PeakRssKb / 1024.0).ToList()).Median, "F1", "MB");
-        }
-
-        Line(md);
-        Line(md, $"Rows \"{r.OursName}\" and \"{kestrel}\" of the tables above. Both columns are the same published binary with the same protocol handler, codec, session and model behind the edge " +
-            "(only `SERVERLESS_HTTP_SERVER` differs), timed in the same interleaved iterations and the same cold-start alternation, " +
-            "so the last column is the HTTP stack's own cost: per request for the warm rows, at start-up for the cold-start rows. " +
-            "Differences of medians: a few hundredths of a millisecond either way is noise.");
         Line(md);
     }
 
@@ -344,12 +283,6 @@ internal static class ReportWriter
         Line(md, r.NodeCommand);
         Line(md, "# cold start only, the extra MODEL_GRAPH_CACHE=off row");
         Line(md, r.OursNoGraphCacheCommand);
-        Line(md, r.OursKestrelCommand is null ? "# the Kestrel edge: skipped (BENCH_SKIP_KESTREL=1)" : "# the Kestrel edge (extra cold-start row; text-direction warm lanes and floor)");
-        if (r.OursKestrelCommand is not null)
-        {
-            Line(md, r.OursKestrelCommand);
-        }
-
         Line(md, "# driver");
         Line(md, options.DriverCommand);
         Line(md, options.BdnResults is null ? $"# micro-benchmarks: skipped ({options.BdnCommand})" : "# micro-benchmarks");
@@ -398,9 +331,6 @@ internal static class ReportWriter
 
     private static WarmRow Find(BenchResults r, string workload, string server, string format) =>
         r.Warm.First(w => w.Workload == workload && w.Server == server && w.Format == format);
-
-    private static WarmRow? TryFind(BenchResults r, string workload, string? server, string format) =>
-        r.Warm.FirstOrDefault(w => w.Workload == workload && w.Server == server && w.Format == format);
 
     // The Node peer has JSON rows only and no in-process columns.
     private static WarmRow FindNode(BenchResults r, string workload) =>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Serverless.Core.Protocol;
 
 namespace Serverless.Hosting.AspNetCore;
@@ -8,7 +9,7 @@ namespace Serverless.Hosting.AspNetCore;
 /// Translates a Kestrel <see cref="HttpContext"/> into a <see cref="ProtocolRequest"/> and the handler's
 /// buffered answer back into the HTTP response. It is the whole HTTP edge: no routing, no MVC, because
 /// the core handler owns routes, limits and error mapping. The request body is handed over as Kestrel's
-/// stream so the handler can stop reading at its own byte limit; the response is buffered (pooled) so
+/// stream (its refusals turned into the protocol's 4xx) so the handler can stop reading at its own byte limit; the response is buffered (pooled) so
 /// Content-Length is known and an error can still replace a half-written success.
 /// The CLI server, the Azure custom handler and the GPU server all use this one adapter.
 /// </summary>
@@ -61,7 +62,7 @@ public sealed class KestrelProtocolAdapter
     {
         ArgumentNullException.ThrowIfNull(context);
         var http = context.Request;
-        var request = new ProtocolRequest(http.Method, http.Path.HasValue ? http.Path.Value! : "/", http.Body)
+        var request = new ProtocolRequest(http.Method, http.Path.HasValue ? http.Path.Value! : "/", Body(context))
         {
             Query = http.QueryString.HasValue ? http.QueryString.Value![1..] : null,
             ContentType = http.ContentType,
@@ -71,6 +72,18 @@ public sealed class KestrelProtocolAdapter
                 : null,
         };
         return _handle(request, response, context.RequestAborted);
+    }
+
+    /// <summary>The request body, with Kestrel's refusals while it streams turned into the protocol's 4xx; none is wrapped for requests that cannot have one.</summary>
+    private static Stream Body(HttpContext context)
+    {
+        var features = context.Features;
+        if (features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            return context.Request.Body;
+        }
+
+        return new KestrelRequestBody(context.Request.Body, features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize);
     }
 
     /// <summary>Writes a buffered answer (status, headers such as Retry-After, body with a known length) to Kestrel.</summary>

@@ -34,21 +34,28 @@ public sealed class KestrelProtocolServer : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses { get; }
 
     /// <summary>
-    /// Binds <paramref name="endpoint"/> and starts accepting. Binding failures surface as Kestrel reports
-    /// them (an <see cref="IOException"/> for an address in use). Kestrel's request-body limit is off (the
-    /// protocol handler enforces its own while streaming) and no Server header is sent.
+    /// Binds <paramref name="endpoint"/> and starts accepting, with the default <see cref="KestrelEdgeLimits"/>
+    /// and no request-body limit (the application enforces its own). No Server header is sent.
     /// </summary>
-    public static async Task<KestrelProtocolServer> StartAsync(IPEndPoint endpoint, RequestDelegate application, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static Task<KestrelProtocolServer> StartAsync(IPEndPoint endpoint, RequestDelegate application, ILoggerFactory loggerFactory, CancellationToken cancellationToken) =>
+        StartAsync(endpoint, application, new KestrelEdgeLimits(), loggerFactory, cancellationToken);
+
+    /// <summary>
+    /// Binds <paramref name="endpoint"/> and starts accepting under <paramref name="limits"/>. Binding failures
+    /// surface as Kestrel reports them (an <see cref="IOException"/> for an address in use). No Server header is sent.
+    /// </summary>
+    public static async Task<KestrelProtocolServer> StartAsync(IPEndPoint endpoint, RequestDelegate application, KestrelEdgeLimits limits, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(application);
+        ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var options = new KestrelServerOptions
         {
             AddServerHeader = false,
             ApplicationServices = EmptyServices.Instance,
         };
-        options.Limits.MaxRequestBodySize = null;
+        limits.ApplyTo(options);
         options.Listen(endpoint);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), loggerFactory);
         var server = new KestrelServer(Options.Create(options), transport, loggerFactory);

@@ -4,7 +4,7 @@ using Serverless.Cli.Hosting;
 namespace Serverless.Cli.Commands;
 
 /// <summary>
-/// <c>serve</c>: an HTTP/1.1 server on loopback (<see cref="HttpServerKind"/>) in front of the core's protocol handler, models loaded lazily on
+/// <c>serve</c>: Kestrel on loopback (<see cref="ServeEdge"/>) in front of the core's protocol handler, models loaded lazily on
 /// first use. Runs until Ctrl+C or SIGTERM, then drains in-flight requests.
 /// </summary>
 internal static class ServeCommand
@@ -15,7 +15,7 @@ internal static class ServeCommand
     /// <summary>Environment variable giving the default of --log-level.</summary>
     public const string LogLevelVariable = "SERVERLESS_LOG_LEVEL";
 
-    /// <summary>Environment variable giving the default of --http-server (sockets or kestrel).</summary>
+    /// <summary>Has no effect (serve runs on Kestrel); read only to warn a user who still sets it.</summary>
     public const string HttpServerVariable = "SERVERLESS_HTTP_SERVER";
 
     public static Command Create(CliConsole console, Option<bool> verbose)
@@ -28,10 +28,9 @@ internal static class ServeCommand
         };
         var httpServer = new Option<string>("--http-server")
         {
-            Description = $"HTTP server in front of the models: 'sockets' (default; blocking sockets, one thread per connection, the lowest per-request cost and start-up) or 'kestrel' (ASP.NET Core's server, as the Azure handler and GPU server use). Default: ${HttpServerVariable}, else sockets.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(HttpServerVariable) is { Length: > 0 } value ? value.Trim().ToLowerInvariant() : "sockets",
+            Description = "No longer used: serve always runs on Kestrel. Accepted with a warning so that old scripts keep working.",
+            Hidden = true,
         };
-        httpServer.AcceptOnlyFromAmong("sockets", "kestrel");
         var logLevel = new Option<string>("--log-level")
         {
             Description = $"Lowest level logged: debug, information (default: one line per request), warning (no per-request lines) or error. Default: ${LogLevelVariable}, else information (debug with --verbose).",
@@ -54,20 +53,25 @@ internal static class ServeCommand
                 WorkingDirectory = console.WorkingDirectory,
                 Verbose = isVerbose,
             };
-            var server = parse.GetValue(httpServer);
             var level = parse.GetValue(logLevel);
-            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options with { HttpServer = ParseHttpServer(server), LogLevel = ParseLogLevel(level) }, console, ct), cancellationToken);
+            WarnIfHttpServerChosen(console, parse.GetResult(httpServer) is not null, Environment.GetEnvironmentVariable(HttpServerVariable));
+            return CommandRunner.RunAsync(console, isVerbose, ct => ServeHost.RunAsync(options with { LogLevel = ParseLogLevel(level) }, console, ct), cancellationToken);
         });
         return command;
     }
 
-    /// <summary>The option's value (or SERVERLESS_HTTP_SERVER's, which the parser does not check) as a kind.</summary>
-    internal static HttpServerKind ParseHttpServer(string? value) => value switch
+    /// <summary>One line on stderr for --http-server or SERVERLESS_HTTP_SERVER, which have no effect: serve runs on Kestrel.</summary>
+    internal static void WarnIfHttpServerChosen(CliConsole console, bool optionGiven, string? variable)
     {
-        "sockets" => HttpServerKind.Sockets,
-        "kestrel" => HttpServerKind.Kestrel,
-        _ => throw new CliUsageException($"The HTTP server '{value}' (from --http-server or {HttpServerVariable}) is not known: use sockets or kestrel."),
-    };
+        if (optionGiven)
+        {
+            console.Error.WriteLine("Warning: --http-server is no longer used: serve always runs on Kestrel. Drop the option.");
+        }
+        else if (!string.IsNullOrWhiteSpace(variable))
+        {
+            console.Error.WriteLine($"Warning: {HttpServerVariable} is no longer used: serve always runs on Kestrel. Unset it.");
+        }
+    }
 
     /// <summary>--log-level's (or SERVERLESS_LOG_LEVEL's) value; empty for the default.</summary>
     internal static Microsoft.Extensions.Logging.LogLevel? ParseLogLevel(string? value) => value switch

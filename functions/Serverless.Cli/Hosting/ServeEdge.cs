@@ -5,55 +5,47 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Serverless.Core.Protocol;
 using Serverless.Hosting.AspNetCore;
-using Serverless.Hosting.Sockets;
 
 namespace Serverless.Cli.Hosting;
 
-/// <summary>Which HTTP server <c>serve</c> puts in front of the protocol handler.</summary>
-internal enum HttpServerKind
-{
-    /// <summary><see cref="SocketProtocolServer"/>: blocking sockets, one thread per connection (the default).</summary>
-    Sockets,
-
-    /// <summary>Kestrel alone (<see cref="KestrelProtocolServer"/>), as the Azure custom handler and the GPU server use.</summary>
-    Kestrel,
-}
-
 /// <summary>
-/// The HTTP edge of <c>serve</c>: either server, started with the same request handling. Requests that
-/// arrive while the catalog is still being read wait for it (or get a 503 if the start fails); each answered
+/// The HTTP edge of <c>serve</c>: Kestrel alone (<see cref="KestrelProtocolServer"/>, as the Azure custom handler
+/// and the GPU server use it) under <see cref="KestrelEdgeLimits"/>, in front of the protocol handler. Requests
+/// that arrive while the catalog is still being read wait for it (or get a 503 if the start fails); each answered
 /// request is logged after its response is sent, so the log line costs the client nothing.
 /// </summary>
-internal abstract partial class ServeEdge : IAsyncDisposable
+internal sealed partial class ServeEdge : IAsyncDisposable
 {
-    public abstract string Name { get; }
+    private readonly KestrelProtocolServer _server;
 
-    public abstract Uri BaseAddress { get; }
-
-    public abstract Task StopAsync(TimeSpan drain);
-
-    public abstract ValueTask DisposeAsync();
-
-    public static async Task<ServeEdge> StartAsync(HttpServerKind kind, IPEndPoint endpoint, Task<ProtocolHandler> handler, ILoggerFactory loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    private ServeEdge(KestrelProtocolServer server)
     {
-        if (kind == HttpServerKind.Kestrel)
-        {
-            var adapter = new KestrelProtocolAdapter((request, response, ct) => HandleAsync(handler, request, response, ct));
-            var kestrel = await KestrelProtocolServer.StartAsync(endpoint, context => HandleKestrelAsync(adapter, context, logger), loggerFactory, cancellationToken)
-                .ConfigureAwait(false);
-            return new KestrelEdge(kestrel);
-        }
-
-        var options = new SocketServerOptions
-        {
-            RequestCompleted = completion => Completed(logger, completion.Method, completion.Path, completion.StatusCode, completion.Elapsed),
-            HandlerFailed = ex => LogHandlerFailed(logger, ex),
-        };
-        var server = SocketProtocolServer.Start(endpoint, (request, response, ct) => HandleAsync(handler, request, response, ct), options);
-        return new SocketsEdge(server);
+        _server = server;
     }
 
-    /// <summary>Both edges' request handling: the protocol handler once the catalog is read (waiting for it if need be).</summary>
+    public string Name => "kestrel";
+
+    public Uri BaseAddress => _server.Addresses.FirstOrDefault() ?? throw new InvalidOperationException("Kestrel reported no address.");
+
+    /// <summary>
+    /// serve's limits: the request body capped at the protocol handler's own limit (so Kestrel and the handler
+    /// refuse the same bodies, whichever sees it first), the rest <see cref="KestrelEdgeLimits"/>' defaults.
+    /// </summary>
+    public static KestrelEdgeLimits Limits(long maxRequestBytes) => new() { MaxRequestBodyBytes = maxRequestBytes };
+
+    public static async Task<ServeEdge> StartAsync(IPEndPoint endpoint, KestrelEdgeLimits limits, Task<ProtocolHandler> handler, ILoggerFactory loggerFactory, ILogger logger, CancellationToken cancellationToken)
+    {
+        var adapter = new KestrelProtocolAdapter((request, response, ct) => HandleAsync(handler, request, response, ct));
+        var kestrel = await KestrelProtocolServer.StartAsync(endpoint, context => HandleKestrelAsync(adapter, context, logger), limits, loggerFactory, cancellationToken)
+            .ConfigureAwait(false);
+        return new ServeEdge(kestrel);
+    }
+
+    public Task StopAsync(TimeSpan drain) => _server.StopAsync(drain);
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    /// <summary>The protocol handler once the catalog is read (waiting for it if need be).</summary>
     private static Task HandleAsync(Task<ProtocolHandler> handler, ProtocolRequest request, IProtocolResponse response, CancellationToken cancellationToken)
     {
         StartupTrace.MarkOnce(StartupTrace.Once.FirstRequest, "first request received");
@@ -109,28 +101,7 @@ internal abstract partial class ServeEdge : IAsyncDisposable
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {Milliseconds:F1} ms")]
     private static partial void LogRequest(ILogger logger, string method, string path, int status, double milliseconds);
 
+    /// <summary>The protocol handler's unexpected failures (the client got a 500 whose body points at this log).</summary>
     [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "The request handler failed; the client got a 500")]
-    private static partial void LogHandlerFailed(ILogger logger, Exception exception);
-
-    private sealed class SocketsEdge(SocketProtocolServer server) : ServeEdge
-    {
-        public override string Name => "socket server";
-
-        public override Uri BaseAddress => server.Address;
-
-        public override Task StopAsync(TimeSpan drain) => server.StopAsync(drain);
-
-        public override ValueTask DisposeAsync() => server.DisposeAsync();
-    }
-
-    private sealed class KestrelEdge(KestrelProtocolServer server) : ServeEdge
-    {
-        public override string Name => "kestrel";
-
-        public override Uri BaseAddress => server.Addresses.FirstOrDefault() ?? throw new InvalidOperationException("Kestrel reported no address.");
-
-        public override Task StopAsync(TimeSpan drain) => server.StopAsync(drain);
-
-        public override ValueTask DisposeAsync() => server.DisposeAsync();
-    }
+    public static partial void LogHandlerFailed(ILogger logger, Exception exception);
 }

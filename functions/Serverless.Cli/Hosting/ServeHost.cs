@@ -12,8 +12,7 @@ using Serverless.Core.Protocol;
 namespace Serverless.Cli.Hosting;
 
 /// <summary>
-/// The <c>serve</c> host: the protocol handler behind an HTTP edge (<see cref="ServeEdge"/>: the blocking-socket
-/// <see cref="Serverless.Hosting.Sockets.SocketProtocolServer"/> by default, or Kestrel alone). Start-up does
+/// The <c>serve</c> host: the protocol handler behind its HTTP edge (<see cref="ServeEdge"/>: Kestrel alone). Start-up does
 /// three things at once, because none needs another: reading the catalog (<see cref="ServingComponents"/>),
 /// binding the listener, and loading
 /// ONNX Runtime's native library. The start still fails as a whole, with the catalog's error first, before
@@ -93,14 +92,17 @@ internal sealed partial class ServeHost : IAsyncDisposable
         var runtime = Task.Run(LoadRuntimeQuietly, CancellationToken.None);
         var log = new ServeLog(console.Output, options.Verbose, options.LogLevel);
         var logger = log.CreateLogger("serverless");
+        options = options with { OnUnexpectedError = options.OnUnexpectedError ?? (ex => ServeEdge.LogHandlerFailed(logger, ex)) };
         var componentsTask = Task.Run(() => ServingComponents.CreateAsync(options, cancellationToken, logger), cancellationToken);
+
         var handler = componentsTask.ContinueWith(
             static t => t.Result.Handler, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         ServeEdge? server = null;
         Exception? bindFailure = null;
         try
         {
-            server = await ServeEdge.StartAsync(options.HttpServer, new IPEndPoint(address, options.Port), handler, log, logger, cancellationToken).ConfigureAwait(false);
+            var limits = ServeEdge.Limits(options.RequestLimitBytes);
+            server = await ServeEdge.StartAsync(new IPEndPoint(address, options.Port), limits, handler, log, logger, cancellationToken).ConfigureAwait(false);
             StartupTrace.Mark($"{server.Name} listening");
         }
 #pragma warning disable CA1031 // Held until the catalog's outcome is known, then rethrown (IOException as a usage error).

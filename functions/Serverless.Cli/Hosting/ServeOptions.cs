@@ -24,15 +24,18 @@ internal sealed record ServeOptions
     /// <summary>--log-level / SERVERLESS_LOG_LEVEL: the lowest level serve logs at; null for Information (Debug with --verbose).</summary>
     public Microsoft.Extensions.Logging.LogLevel? LogLevel { get; init; }
 
-    /// <summary>The HTTP server in front of the protocol handler.</summary>
-    public HttpServerKind HttpServer { get; init; } = HttpServerKind.Sockets;
-
     /// <summary>MODEL_PRELOAD for this server (comma-separated names, or *); null reads the environment's.</summary>
     public string? Preload { get; init; }
 
     /// <summary>Wraps the verified model cache (tests gate or fail loads with it); null for none.</summary>
     public Func<IModelArtifactSource, IModelArtifactSource>? WrapArtifactSource { get; init; }
 
-    /// <summary>Request body limit the protocol handler enforces; null keeps the handler's default (64 MiB).</summary>
+    /// <summary>Where the protocol handler reports an unexpected failure (answered with a 500); null for nowhere.</summary>
+    public Action<Exception>? OnUnexpectedError { get; init; }
+
+    /// <summary>Request body limit the protocol handler and Kestrel enforce; null keeps the handler's default (64 MiB).</summary>
     public long? MaxRequestBytes { get; init; }
+
+    /// <summary>The request body limit in force: <see cref="MaxRequestBytes"/>, else the protocol handler's default.</summary>
+    public long RequestLimitBytes => MaxRequestBytes ?? new Serverless.Core.Protocol.ProtocolOptions().MaxRequestBytes;
 }

@@ -130,7 +130,8 @@ internal sealed class ServingComponents : IAsyncDisposable
 
     private static ProtocolOptions ProtocolOptionsFor(ServeOptions options, ModelServices services) => new()
     {
-        MaxRequestBytes = options.MaxRequestBytes ?? new ProtocolOptions().MaxRequestBytes,
+        MaxRequestBytes = options.RequestLimitBytes,
+        OnUnexpectedError = options.OnUnexpectedError,
         ServedModel = services.Settings.ModelName,
     };
 }

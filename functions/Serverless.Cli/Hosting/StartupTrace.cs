@@ -7,7 +7,7 @@ namespace Serverless.Cli.Hosting;
 /// <summary>
 /// Opt-in start-up timeline (<c>SERVERLESS_STARTUP_TRACE=1</c>): one line on stderr per phase of a start,
 /// with the milliseconds since the process was exec'd and since the previous line, e.g.
-/// <c>startup:    182.4 ms since exec  (+41.0)  socket server listening</c>. "Since exec" is anchored once on
+/// <c>startup:    182.4 ms since exec  (+41.0)  kestrel listening</c>. "Since exec" is anchored once on
 /// the kernel's start time of the process (<c>/proc/self/stat</c>, 10 ms ticks) against
 /// <c>CLOCK_BOOTTIME</c>, so it is accurate to about 10 ms; the differences between lines come from
 /// <see cref="Stopwatch"/> and are exact. Off, every call is one static bool test and prints nothing.

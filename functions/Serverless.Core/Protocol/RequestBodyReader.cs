@@ -87,8 +87,5 @@ internal sealed class RequestBodyReader : IDisposable
 
     private static long Max(long limit) => Math.Min(limit, Array.MaxLength - 1L);
 
-    private static InferenceException TooLarge(long? declared, long max) => InferenceException.TooLarge(
-        declared is { } d
-            ? $"The request body is {d} bytes, over the limit of {max} bytes. Send a smaller batch, or use binary tensor data (Inference-Header-Content-Length), which is about 3x smaller than JSON."
-            : $"The request body passed the limit of {max} bytes. Send a smaller batch, or use binary tensor data (Inference-Header-Content-Length), which is about 3x smaller than JSON.");
+    private static InferenceException TooLarge(long? declared, long max) => RequestBodyLimit.TooLarge(declared, max);
 }

@@ -24,25 +24,41 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
-    public async Task Serve_UnknownHttpServer_FailsListingTheChoices()
+    public async Task Serve_HttpServerOption_WarnsThatItHasNoEffectAndServesOnKestrel()
     {
-        var run = await CliRun.RunAsync(["serve", "--http-server", "nginx", "--port", "0", .. CliRun.RepoModels]);
+        var serve = await ServeProcess.StartAsync("--http-server", "sockets");
+        await using (serve)
+        {
+            using var client = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            using var live = await client.GetAsync("/v2/health/live");
 
-        Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("nginx", run.Error);
-        Assert.Contains("sockets", run.Error);
-        Assert.Contains("kestrel", run.Error);
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.Contains("Warning: --http-server is no longer used: serve always runs on Kestrel. Drop the option.", serve.Output);
+        }
     }
 
     [Fact]
-    public async Task Serve_UnknownHttpServerInEnvironment_ExitsWithCode2NamingTheVariable()
+    public async Task Serve_HttpServerVariable_WarnsNamingItAndServes()
     {
-        var run = await CliProcess.RunAsync(new Dictionary<string, string?> { [ServeCommand.HttpServerVariable] = "nginx" }, "serve", "--port", "0");
+        var serve = await ServeProcess.StartAsync(new Dictionary<string, string?> { [ServeCommand.HttpServerVariable] = "sockets" }, null);
+        await using (serve)
+        {
+            using var client = new HttpClient { BaseAddress = serve.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            using var live = await client.GetAsync("/v2/health/live");
 
-        Assert.Equal(ExitCodes.Usage, run.ExitCode);
-        Assert.Contains("'nginx'", run.Error);
-        Assert.Contains("SERVERLESS_HTTP_SERVER", run.Error);
-        Assert.DoesNotContain("   at ", run.Output + run.Error);
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+            Assert.Contains("Warning: SERVERLESS_HTTP_SERVER is no longer used", serve.Output);
+            Assert.Equal(1, serve.Output.Split('\n').Count(line => line.StartsWith("Warning:", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public void WarnIfHttpServerChosen_NeitherOptionNorVariable_WritesNothing()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        ServeCommand.WarnIfHttpServerChosen(new CliConsole(output, error, isTerminal: false), optionGiven: false, variable: " ");
+        Assert.Equal(string.Empty, error.ToString() + output.ToString());
     }
 
     [Theory]
@@ -64,28 +80,6 @@ public sealed class ServeCommandTests
         Assert.Contains("'loud'", run.Error);
         Assert.Contains("warning", run.Error);
         Assert.DoesNotContain("   at ", run.Error);
-    }
-
-    [Theory]
-    [InlineData("sockets", "Sockets")]
-    [InlineData("kestrel", "Kestrel")]
-    public void ParseHttpServer_KnownNames_MapToTheirKind(string name, string expected) =>
-        Assert.Equal(expected, ServeCommand.ParseHttpServer(name).ToString());
-
-    [Theory]
-    [InlineData("sockets")]
-    [InlineData("kestrel")]
-    public async Task Serve_PortInUse_EitherHttpServer_ExitsWithCode2SuggestingAnotherPort(string server)
-    {
-        using var taken = new TcpListener(IPAddress.Loopback, 0);
-        taken.Start();
-        var port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-        var run = await CliRun.RunAsync(["serve", "--http-server", server, "--port", port, .. CliRun.RepoModels]);
-
-        Assert.Equal(ExitCodes.Usage, run.ExitCode);
-        Assert.Contains($"127.0.0.1:{port}", run.Error);
-        Assert.Contains("--port", run.Error);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed partial class StartupTraceTests
         "main entered",
         "command line parsed",
         "serve command started",
-        "socket server listening",
+        "kestrel listening",
         "serving components created",
         "banner printed",
         "first request received",
@@ -50,7 +50,7 @@ public sealed partial class StartupTraceTests
         }
 
         Assert.True(Index(lines, "first request received") < Index(lines, "first response sent"));
-        Assert.True(Index(lines, "main entered") < Index(lines, "socket server listening"));
+        Assert.True(Index(lines, "main entered") < Index(lines, "kestrel listening"));
     }
 
     [Theory]

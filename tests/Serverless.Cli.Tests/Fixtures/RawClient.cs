@@ -1,39 +1,8 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using Serverless.Core.Errors;
-using Serverless.Core.Protocol;
-using Serverless.Hosting.Sockets;
 
-namespace Serverless.Cli.Tests.SocketServer;
-
-/// <summary>One response as it came off the wire: status line, headers in order, and the Content-Length body.</summary>
-internal sealed record RawResponse(string StatusLine, int Status, IReadOnlyList<KeyValuePair<string, string>> Headers, byte[] Body)
-{
-    public string Text => Encoding.UTF8.GetString(Body);
-
-    /// <summary>The single value of header <paramref name="name"/>, or null; fails when it appears twice.</summary>
-    public string? Header(string name)
-    {
-        var values = Headers.Where(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value).ToList();
-        Assert.True(values.Count <= 1, $"header {name} appears {values.Count} times");
-        return values.Count == 0 ? null : values[0];
-    }
-
-    /// <summary>The <c>{"error": "..."}</c> message of a JSON error response.</summary>
-    public string Error
-    {
-        get
-        {
-            Assert.Equal(ProtocolContentTypes.Json, Header("Content-Type"));
-            using var document = JsonDocument.Parse(Body);
-            return document.RootElement.GetProperty("error").GetString()!;
-        }
-    }
-}
+namespace Serverless.Cli.Tests.Fixtures;
 
 /// <summary>
 /// A client that speaks raw bytes over one loopback socket: it sends exactly what a test gives it and reads
@@ -73,7 +42,8 @@ internal sealed class RawClient : IDisposable
         }
     }
 
-    public static RawClient Connect(SocketProtocolServer server) => Connect(server.LocalEndPoint);
+    /// <summary>Connects to the host and port of <paramref name="baseAddress"/> (a loopback address).</summary>
+    public static RawClient Connect(Uri baseAddress) => Connect(new IPEndPoint(IPAddress.Parse(baseAddress.Host), baseAddress.Port));
 
     public void Send(string latin1) => Send(Encoding.Latin1.GetBytes(latin1));
 
@@ -232,60 +202,5 @@ internal sealed class RawClient : IDisposable
             Assert.True(read > 0, $"the connection closed before a whole response head; got '{Encoding.Latin1.GetString(_buffer, 0, _end)}'");
             _end += read;
         }
-    }
-}
-
-/// <summary>Handlers for the server tests.</summary>
-internal static class TestHandlers
-{
-    /// <summary>
-    /// Reads the whole body (as the protocol handler does, answering a body error with its status and
-    /// <c>{"error":...}</c>) and echoes it, with what it saw in headers: X-Method, X-Path, X-Query,
-    /// X-Content-Type, X-Declared-Length, X-Body-Length, X-Body-Sha256.
-    /// </summary>
-    public static async Task Echo(ProtocolRequest request, BufferedProtocolResponse response, CancellationToken cancellationToken)
-    {
-        byte[] body;
-        try
-        {
-            using var copy = new MemoryStream();
-            await request.Body.CopyToAsync(copy, cancellationToken);
-            body = copy.ToArray();
-        }
-        catch (InferenceException ex)
-        {
-            WriteError(response, ex.HttpStatus, ex.Message);
-            return;
-        }
-
-        response.StatusCode = 200;
-        response.ContentType = "application/octet-stream";
-        response.SetHeader("X-Method", request.Method);
-        response.SetHeader("X-Path", request.Path);
-        response.SetHeader("X-Query", request.Query ?? "(none)");
-        response.SetHeader("X-Content-Type", request.ContentType ?? "(none)");
-        response.SetHeader("X-Declared-Length", request.ContentLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)");
-        response.SetHeader("X-Body-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        response.SetHeader("X-Body-Sha256", Convert.ToHexString(SHA256.HashData(body)));
-        response.Body.Write(body);
-    }
-
-    /// <summary>Answers 200 with a short text body and never touches the request body.</summary>
-    public static Task Ignore(ProtocolRequest request, BufferedProtocolResponse response, CancellationToken cancellationToken)
-    {
-        response.ContentType = "text/plain";
-        response.Body.Write(Encoding.ASCII.GetBytes($"ignored {request.Method} {request.Path}"));
-        return Task.CompletedTask;
-    }
-
-    public static void WriteError(BufferedProtocolResponse response, int status, string message)
-    {
-        response.Clear();
-        response.StatusCode = status;
-        response.ContentType = ProtocolContentTypes.Json;
-        using var writer = new Utf8JsonWriter(response.Body);
-        writer.WriteStartObject();
-        writer.WriteString("error", message);
-        writer.WriteEndObject();
     }
 }
