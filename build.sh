@@ -5,7 +5,7 @@
 #                              install what is missing, then serve every model on http://127.0.0.1:8080
 #   ./build.sh setup           only install what is missing (idempotent, quick when nothing is to do)
 #   ./build.sh bench           run the benchmark suite (writes bench/results/)
-#   ./build.sh package         build the Lambda deployment zip (artifacts/lambda/bootstrap.zip)
+#   ./build.sh package         build the Lambda deployment zips (artifacts/lambda/bootstrap-{x86_64,arm64}.zip)
 #   ./build.sh package-azure   build the zip-deployable Azure Functions app (artifacts/azure/)
 #   ./build.sh deploy [...]    package, then `cdk deploy` the stack from infra-cdk/ (needs AWS credentials)
 #   ./build.sh quantize ...    int8-quantize a model (see models/QUANTIZATION.md)
@@ -22,7 +22,6 @@ CLI_DIR="$ROOT/functions/Serverless.Cli/bin/$CONFIG/net10.0"
 CLI="$CLI_DIR/serverless"
 QTOOL="$ROOT/functions/Serverless.Quantization.Tool/bin/$CONFIG/net10.0/serverless-quantize"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
 export MODEL_STORE="${MODEL_STORE:-file://$CACHE/store}"
 export SERVERLESS_MODELS_DIR="${SERVERLESS_MODELS_DIR:-$ROOT/models}"
 
@@ -30,12 +29,12 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 need_cmd() { command -v "$1" >/dev/null 2>&1; }
 
-# Debian packages some commands need (cmd:package pairs); installed only when missing.
+# Debian packages some commands need (cmd:package pairs, or /file:package); installed only when missing.
 ensure_apt() {
   local missing=()
   for spec in "$@"; do
     local cmd="${spec%%:*}" pkg="${spec##*:}"
-    need_cmd "$cmd" || missing+=("$pkg")
+    if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || missing+=("$pkg"); else need_cmd "$cmd" || missing+=("$pkg"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
@@ -50,12 +49,22 @@ ensure_apt() {
 
 ensure_node_modules() {
   mkdir -p "$STAMPS"
-  if [ ! -f "$STAMPS/npm" ] || [ package-lock.json -nt "$STAMPS/npm" ] || [ ! -d node_modules/onnxruntime-node ]; then
-    say "npm ci --ignore-scripts (ONNX Runtime 1.30.0 native libraries, model packages, s3rver, azurite, aws-cdk)"
+  if [ ! -f "$STAMPS/npm" ] || [ package-lock.json -nt "$STAMPS/npm" ] || [ ! -d node_modules/s3rver ]; then
+    say "npm ci --ignore-scripts (model packages, s3rver, azurite, aws-cdk, the bench's Node.js peer)"
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-    say "verifying native ONNX Runtime libraries against scripts/onnxruntime-1.30.0.sha256"
-    (cd node_modules/onnxruntime-node && sha256sum --quiet -c "$ROOT/scripts/onnxruntime-1.30.0.sha256")
     touch "$STAMPS/npm"
+  fi
+}
+
+# ONNX Runtime's native libraries come from the Microsoft.ML.OnnxRuntime NuGet package (restored by the build);
+# the linux-x64 and linux-arm64 libraries every output carries are checked against the pinned SHA-256 here.
+ensure_ort_verified() {
+  local dir="${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.onnxruntime/1.30.0"
+  if [ ! -f "$STAMPS/ort" ] || [ scripts/onnxruntime-1.30.0.sha256 -nt "$STAMPS/ort" ]; then
+    say "verifying ONNX Runtime's native libraries ($dir) against scripts/onnxruntime-1.30.0.sha256"
+    [ -d "$dir" ] || { echo "$dir is missing: the build restores Microsoft.ML.OnnxRuntime 1.30.0 from NuGet" >&2; exit 1; }
+    (cd "$dir" && sha256sum --quiet -c "$ROOT/scripts/onnxruntime-1.30.0.sha256")
+    touch "$STAMPS/ort"
   fi
 }
 
@@ -110,11 +119,34 @@ setup() {
   ensure_node_modules
   ensure_models
   ensure_build
+  ensure_ort_verified
   ensure_int8
+}
+
+# The Native AOT link of the Lambda bootstrap needs clang; arm64 on an x86-64 machine also needs the aarch64
+# binutils, C runtime and libgcc (gcc-aarch64-linux-gnu) and, to run it under qemu-user, the aarch64 libstdc++.
+ensure_aot_toolchain() {
+  need_cmd clang || need_cmd clang-14 || ensure_apt clang:clang
+  [ "$(uname -m)" = aarch64 ] || ensure_apt aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
+}
+
+# The arm64 smoke test (tests/Serverless.Lambda.Tests, Arm64BootstrapTests) runs the packaged arm64 bootstrap
+# under qemu-user. Where qemu-user-static or the cross toolchain cannot be installed, the test says so and skips.
+ensure_arm64_smoke() {
+  [ "$(uname -m)" = aarch64 ] && return 0
+  ( ensure_apt qemu-aarch64-static:qemu-user-static && ensure_aot_toolchain ) || { say "qemu-user or the aarch64 toolchain could not be installed: the arm64 smoke test will be skipped"; return 0; }
+  local boot="$ROOT/artifacts/lambda/arm64/bootstrap" newest=""
+  [ -x "$boot" ] && newest="$(find functions/Serverless.Lambda functions/Serverless.Core functions/Serverless.Storage.S3 Directory.Build.props Directory.Build.targets Directory.Packages.props \
+    \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -newer "$boot" -print 2>/dev/null | head -1 || true)"
+  if [ ! -x "$boot" ] || [ -n "$newest" ]; then
+    say "building the arm64 Lambda package for its smoke test (scripts/package-lambda.sh)"
+    LAMBDA_ARCHS=arm64 bash scripts/package-lambda.sh >&2
+  fi
 }
 
 run_tests() {
   setup
+  ensure_arm64_smoke
   local log="$CACHE/test.log"
   say "dotnet test Serverless.sln -c $CONFIG (log: $log)"
   set +e
@@ -134,12 +166,13 @@ case "$cmd" in
   test) run_tests "$@" ;;
   serve) setup; exec "$CLI" serve "$@" ;;
   bench) setup; exec bash bench/run.sh "$@" ;;
-  package) setup; exec bash scripts/package-lambda.sh "$@" ;;
+  package) setup; ensure_aot_toolchain; exec bash scripts/package-lambda.sh "$@" ;;
   package-azure) setup; exec bash scripts/package-azure.sh "$@" ;;
   deploy)
     setup
+    ensure_aot_toolchain
     bash scripts/package-lambda.sh
-    cd infra-cdk && exec ../node_modules/.bin/cdk deploy -c lambdaPackage="$ROOT/artifacts/lambda/bootstrap.zip" "$@" ;;
+    cd infra-cdk && exec ../node_modules/.bin/cdk deploy -c lambdaPackages="$ROOT/artifacts/lambda" "$@" ;;
   quantize) setup; exec "$QTOOL" quantize "$@" ;;
   quantize-report)
     setup
