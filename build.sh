@@ -124,10 +124,12 @@ setup() {
 }
 
 # The Native AOT link of the Lambda bootstrap needs clang; arm64 on an x86-64 machine also needs the aarch64
-# binutils, C runtime and libgcc (gcc-aarch64-linux-gnu) and, to run it under qemu-user, the aarch64 libstdc++.
+# binutils and libgcc (gcc-aarch64-linux-gnu), its C runtime (libc6-dev-arm64-cross) and, to run it under
+# qemu-user, the aarch64 libstdc++.
 ensure_aot_toolchain() {
   need_cmd clang || need_cmd clang-14 || ensure_apt clang:clang
-  [ "$(uname -m)" = aarch64 ] || ensure_apt aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
+  [ "$(uname -m)" = aarch64 ] || ensure_apt aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/crti.o:libc6-dev-arm64-cross \
+    /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
 }
 
 # The arm64 smoke test (tests/Serverless.Lambda.Tests, Arm64BootstrapTests) runs the packaged arm64 bootstrap

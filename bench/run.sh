@@ -97,7 +97,7 @@ for knob in BENCH_CLIENT BENCH_COLD_RUNS BENCH_DETECTION_REQUESTS BENCH_DIRECTIO
 done
 "$DRIVER" "${DRIVER_ARGS[@]}" \
   --suite-command "${KNOBS}./build.sh bench" --bdn-command "$BDN_COMMAND" \
-  --publish-command "$PUBLISH_CMD (+ cp libonnxruntime.so.1 next to the executable: scripts/publish-cli.sh)" \
+  --publish-command "$PUBLISH_CMD (libonnxruntime.so from Microsoft.ML.OnnxRuntime lands next to the executable)" \
   --trim-note "trimmed (PublishTrimmed=true, TrimMode=partial, trim warnings as errors; checked against the untrimmed build by scripts/check-trimmed-cli.sh); see bench/README.md, Trimming" \
   --driver-command "Serverless.Bench.Driver ${DRIVER_ARGS[*]}"
 say "results: ${OUT#$ROOT/}"

@@ -10,8 +10,8 @@
 #   DOTNET_ARTIFACTS_PATH=/tmp/x  build intermediates there (default: artifacts/lambda/build)
 #
 # The AOT link needs clang (clang or clang-14), and arm64 on an x86-64 machine also needs Debian's
-# gcc-aarch64-linux-gnu: the aarch64 C runtime, libgcc and binutils that `clang --target=aarch64-linux-gnu`
-# links with. `./build.sh package` installs what is missing.
+# gcc-aarch64-linux-gnu (aarch64 binutils and libgcc) and libc6-dev-arm64-cross (the aarch64 C runtime) that
+# `clang --target=aarch64-linux-gnu` links with. `./build.sh package` installs what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${LAMBDA_OUT:-$ROOT/artifacts/lambda}"

@@ -22,7 +22,7 @@ internal sealed class OursProbe : IBindingProbe
 
     public float Request(float[] input)
     {
-        _tensor.Initialize("x", TensorElementType.Float32, ProbeInput.Shape);
+        _tensor.Initialize("x", TensorElementType.Float, ProbeInput.Shape);
         input.CopyTo(_tensor.GetSpan<float>());
         _session.Run(_inputs, _outputs, _results);
         using var output = _results[0]!;
