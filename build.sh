@@ -137,6 +137,19 @@ ensure_aot_toolchain() {
 ensure_arm64_smoke() {
   [ "$(uname -m)" = aarch64 ] && return 0
   ( ensure_apt qemu-aarch64-static:qemu-user-static && ensure_aot_toolchain ) || { say "qemu-user or the aarch64 toolchain could not be installed: the arm64 smoke test will be skipped"; return 0; }
+  # OpenSSL for aarch64 (the bootstrap's SHA-256 checks and TLS use it; Lambda's image has it): Debian's libssl3:arm64,
+  # fetched with a private apt state (this machine's apt is left as it is) and unpacked under .cache/arm64-root.
+  if [ ! -e "$CACHE/arm64-root/usr/lib/aarch64-linux-gnu/libssl.so.3" ]; then
+    say "fetching Debian's libssl3:arm64 into $CACHE/arm64-root (for the arm64 smoke test under qemu-user)"
+    local apt="$CACHE/arm64-apt" opts
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$CACHE/arm64-root"
+    opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+    if apt-get "${opts[@]}" update -qq >/dev/null 2>&1 && (cd "$apt/debs" && apt-get "${opts[@]}" download libssl3:arm64 >/dev/null 2>&1); then
+      dpkg-deb -x "$apt"/debs/libssl3_*_arm64.deb "$CACHE/arm64-root"
+    else
+      say "libssl3:arm64 could not be fetched: the arm64 smoke test will be skipped"
+    fi
+  fi
   local boot="$ROOT/artifacts/lambda/arm64/bootstrap" newest=""
   [ -x "$boot" ] && newest="$(find functions/Serverless.Lambda functions/Serverless.Core functions/Serverless.Storage.S3 Directory.Build.props Directory.Build.targets Directory.Packages.props \
     \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -newer "$boot" -print 2>/dev/null | head -1 || true)"

@@ -47,8 +47,8 @@ for arch in $ARCHS; do
     -p:InvariantGlobalization=true -p:GenerateDocumentationFile=false \
     --artifacts-path "$BUILD" -o "$dir" -nologo -clp:ErrorsOnly -v:quiet
   # Only the CPU provider is used; the shared-provider bridge is for CUDA/TensorRT builds. Symbols were
-  # split off by StripSymbols and stay out of the package.
-  rm -f "$dir/libonnxruntime_providers_shared.so" "$dir"/*.dbg
+  # split off by StripSymbols, and the managed projects' .pdb files, stay out of the package.
+  rm -f "$dir/libonnxruntime_providers_shared.so" "$dir"/*.dbg "$dir"/*.pdb
   chmod 755 "$dir/bootstrap"
   (cd "$dir" && zip -q -r -9 -X "$zipfile" .)
   zipped=$(stat -c %s "$zipfile")

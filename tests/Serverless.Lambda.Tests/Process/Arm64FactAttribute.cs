@@ -4,7 +4,7 @@ namespace Serverless.Lambda.Tests.Process;
 
 /// <summary>
 /// A test of the arm64 Native AOT bootstrap run under Debian's qemu-user (<c>qemu-aarch64-static</c>, with the
-/// aarch64 C and C++ runtimes of gcc-aarch64-linux-gnu as its library root). It is skipped, saying what is
+/// aarch64 C and C++ runtimes of the cross toolchain as its library root, and Debian's libssl3:arm64). It is skipped, saying what is
 /// missing, where the emulator or the package is not there; <c>./build.sh test</c> installs the one and builds the other.
 /// </summary>
 public sealed class Arm64FactAttribute : FactAttribute
@@ -23,6 +23,10 @@ public sealed class Arm64FactAttribute : FactAttribute
         {
             Skip = $"arm64 smoke test skipped: no aarch64 C++ runtime under {LibraryRoot} (Debian's gcc-aarch64-linux-gnu and libstdc++6-arm64-cross)";
         }
+        else if (!File.Exists(Path.Combine(OpenSslFolder, "libssl.so.3")))
+        {
+            Skip = $"arm64 smoke test skipped: no aarch64 OpenSSL in {OpenSslFolder} (./build.sh test unpacks Debian's libssl3:arm64 there)";
+        }
         else if (!File.Exists(BootstrapPath))
         {
             Skip = $"arm64 smoke test skipped: no arm64 bootstrap at {BootstrapPath} (run ./build.sh package)";
@@ -35,6 +39,9 @@ public sealed class Arm64FactAttribute : FactAttribute
             ? Path.GetFullPath(path)
             : Path.Combine(RepoPaths.Root, "artifacts", "lambda", "arm64", "bootstrap");
 
-    /// <summary>The command the bootstrap runs under.</summary>
-    public static IReadOnlyList<string> Launcher => [Qemu, "-L", LibraryRoot];
+    /// <summary>Debian's libssl3:arm64, unpacked by ./build.sh test (Lambda's image has OpenSSL; the cross toolchain does not).</summary>
+    public static string OpenSslFolder => Path.Combine(RepoPaths.Root, ".cache", "arm64-root", "usr", "lib", "aarch64-linux-gnu");
+
+    /// <summary>The command the bootstrap runs under: the aarch64 C/C++ runtimes as library root, OpenSSL on the guest's library path.</summary>
+    public static IReadOnlyList<string> Launcher => [Qemu, "-L", LibraryRoot, "-E", "LD_LIBRARY_PATH=" + OpenSslFolder];
 }
