@@ -132,36 +132,46 @@ ensure_aot_toolchain() {
     /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
 }
 
-# The arm64 smoke test (tests/Serverless.Lambda.Tests, Arm64BootstrapTests) runs the packaged arm64 bootstrap
-# under qemu-user. Where qemu-user-static or the cross toolchain cannot be installed, the test says so and skips.
-ensure_arm64_smoke() {
-  [ "$(uname -m)" = aarch64 ] && return 0
-  ( ensure_apt qemu-aarch64-static:qemu-user-static && ensure_aot_toolchain ) || { say "qemu-user or the aarch64 toolchain could not be installed: the arm64 smoke test will be skipped"; return 0; }
-  # OpenSSL for aarch64 (the bootstrap's SHA-256 checks and TLS use it; Lambda's image has it): Debian's libssl3:arm64,
-  # fetched with a private apt state (this machine's apt is left as it is) and unpacked under .cache/arm64-root.
-  if [ ! -e "$CACHE/arm64-root/usr/lib/aarch64-linux-gnu/libssl.so.3" ]; then
-    say "fetching Debian's libssl3:arm64 into $CACHE/arm64-root (for the arm64 smoke test under qemu-user)"
-    local apt="$CACHE/arm64-apt" opts
-    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$CACHE/arm64-root"
-    opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
-    if apt-get "${opts[@]}" update -qq >/dev/null 2>&1 && (cd "$apt/debs" && apt-get "${opts[@]}" download libssl3:arm64 >/dev/null 2>&1); then
-      dpkg-deb -x "$apt"/debs/libssl3_*_arm64.deb "$CACHE/arm64-root"
-    else
-      say "libssl3:arm64 could not be fetched: the arm64 smoke test will be skipped"
+# The Lambda process tests (tests/Serverless.Lambda.Tests) run the shipped Native AOT bootstrap (LAMBDA_BOOTSTRAP), and
+# Arm64BootstrapTests runs the arm64 one under qemu-user. Both packages are rebuilt when older than the sources. Where the
+# AOT toolchain or qemu-user cannot be installed, the process tests run the framework-dependent build and the arm64 test
+# says why it skips.
+ensure_lambda_packages() {
+  ( ensure_aot_toolchain ) || { say "no Native AOT toolchain: the Lambda tests run bootstrap.dll and the arm64 smoke test will be skipped"; return 0; }
+  if [ "$(uname -m)" != aarch64 ]; then
+    ( ensure_apt qemu-aarch64-static:qemu-user-static ) || say "qemu-user-static could not be installed: the arm64 smoke test will be skipped"
+    # OpenSSL for aarch64 (the bootstrap's SHA-256 checks and TLS use it; Lambda's image has it): Debian's libssl3:arm64,
+    # fetched with a private apt state (this machine's apt is left as it is) and unpacked under .cache/arm64-root.
+    if [ ! -e "$CACHE/arm64-root/usr/lib/aarch64-linux-gnu/libssl.so.3" ]; then
+      say "fetching Debian's libssl3:arm64 into $CACHE/arm64-root (for the arm64 smoke test under qemu-user)"
+      local apt="$CACHE/arm64-apt" opts
+      mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$CACHE/arm64-root"
+      opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+      if apt-get "${opts[@]}" update -qq >/dev/null 2>&1 && (cd "$apt/debs" && apt-get "${opts[@]}" download libssl3:arm64 >/dev/null 2>&1); then
+        dpkg-deb -x "$apt"/debs/libssl3_*_arm64.deb "$CACHE/arm64-root"
+      else
+        say "libssl3:arm64 could not be fetched: the arm64 smoke test will be skipped"
+      fi
     fi
   fi
-  local boot="$ROOT/artifacts/lambda/arm64/bootstrap" newest=""
-  [ -x "$boot" ] && newest="$(find functions/Serverless.Lambda functions/Serverless.Core functions/Serverless.Storage.S3 Directory.Build.props Directory.Build.targets Directory.Packages.props \
-    \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -newer "$boot" -print 2>/dev/null | head -1 || true)"
-  if [ ! -x "$boot" ] || [ -n "$newest" ]; then
-    say "building the arm64 Lambda package for its smoke test (scripts/package-lambda.sh)"
-    LAMBDA_ARCHS=arm64 bash scripts/package-lambda.sh >&2
+  local arch boot newest stale=0
+  for arch in x86_64 arm64; do
+    boot="$ROOT/artifacts/lambda/$arch/bootstrap"
+    [ -x "$boot" ] || { stale=1; break; }
+    newest="$(find functions/Serverless.Lambda functions/Serverless.Core functions/Serverless.Storage.S3 Directory.Build.props Directory.Build.targets Directory.Packages.props \
+      \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -newer "$boot" -print 2>/dev/null | head -1 || true)"
+    [ -z "$newest" ] || { stale=1; break; }
+  done
+  if [ "$stale" = 1 ]; then
+    say "building the Lambda packages the tests run (scripts/package-lambda.sh)"
+    bash scripts/package-lambda.sh >&2
   fi
+  [ "$(uname -m)" = aarch64 ] || export LAMBDA_BOOTSTRAP="${LAMBDA_BOOTSTRAP:-$ROOT/artifacts/lambda/x86_64/bootstrap}"
 }
 
 run_tests() {
   setup
-  ensure_arm64_smoke
+  ensure_lambda_packages
   local log="$CACHE/test.log"
   say "dotnet test Serverless.sln -c $CONFIG (log: $log)"
   set +e
