@@ -81,7 +81,7 @@ ensure_models() {
 ensure_build() {
   local newest=""
   if [ -x "$CLI" ] && [ -f "$STAMPS/build" ]; then
-    newest="$(find functions tests infra-cdk bench Directory.Build.props Directory.Packages.props Serverless.sln \
+    newest="$(find functions tests infra-cdk bench Directory.Build.props Directory.Build.targets Directory.Packages.props Serverless.sln \
       \( -name bin -o -name obj -o -name cdk.out -o -name node_modules \) -prune -o \
       -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.sln' -o -name '*.proto' -o -name '*.json' \) \
       -newer "$STAMPS/build" -print 2>/dev/null | head -1 || true)"
