@@ -5,7 +5,7 @@
 #                              install what is missing, then serve every model on http://127.0.0.1:8080
 #   ./build.sh setup           only install what is missing (idempotent, quick when nothing is to do)
 #   ./build.sh bench           run the benchmark suite (writes bench/results/)
-#   ./build.sh package         build the Lambda deployment zip (artifacts/lambda/bootstrap.zip)
+#   ./build.sh package         build the Lambda deployment zips (artifacts/lambda/bootstrap-{x86_64,arm64}.zip)
 #   ./build.sh package-azure   build the zip-deployable Azure Functions app (artifacts/azure/)
 #   ./build.sh deploy [...]    package, then `cdk deploy` the stack from infra-cdk/ (needs AWS credentials)
 #   ./build.sh quantize ...    int8-quantize a model (see models/QUANTIZATION.md)
@@ -23,7 +23,6 @@ CLI_DIR="$ROOT/functions/Serverless.Cli/bin/$CONFIG/net10.0"
 CLI="$CLI_DIR/serverless"
 QTOOL="$ROOT/functions/Serverless.Quantization.Tool/bin/$CONFIG/net10.0/serverless-quantize"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
 export MODEL_STORE="${MODEL_STORE:-file://$CACHE/store}"
 # The local store's manifests: setup copies models/*/model.json there and records the actual hash of each int8 artifact
 # it built (accepted by its accuracy bar where it differs from the reference build), so serve, publish and deploy verify
@@ -34,12 +33,12 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 need_cmd() { command -v "$1" >/dev/null 2>&1; }
 
-# Debian packages some commands need (cmd:package pairs); installed only when missing.
+# Debian packages some commands need (cmd:package pairs, or /file:package); installed only when missing.
 ensure_apt() {
   local missing=()
   for spec in "$@"; do
     local cmd="${spec%%:*}" pkg="${spec##*:}"
-    need_cmd "$cmd" || missing+=("$pkg")
+    if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || missing+=("$pkg"); else need_cmd "$cmd" || missing+=("$pkg"); fi
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
@@ -54,12 +53,22 @@ ensure_apt() {
 
 ensure_node_modules() {
   mkdir -p "$STAMPS"
-  if [ ! -f "$STAMPS/npm" ] || [ package-lock.json -nt "$STAMPS/npm" ] || [ ! -d node_modules/onnxruntime-node ]; then
-    say "npm ci --ignore-scripts (ONNX Runtime 1.30.0 native libraries, model packages, s3rver, azurite, aws-cdk)"
+  if [ ! -f "$STAMPS/npm" ] || [ package-lock.json -nt "$STAMPS/npm" ] || [ ! -d node_modules/s3rver ]; then
+    say "npm ci --ignore-scripts (model packages, s3rver, azurite, aws-cdk, the bench's Node.js peer)"
     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-    say "verifying native ONNX Runtime libraries against scripts/onnxruntime-1.30.0.sha256"
-    (cd node_modules/onnxruntime-node && sha256sum --quiet -c "$ROOT/scripts/onnxruntime-1.30.0.sha256")
     touch "$STAMPS/npm"
+  fi
+}
+
+# ONNX Runtime's native libraries come from the Microsoft.ML.OnnxRuntime NuGet package (restored by the build);
+# the linux-x64 and linux-arm64 libraries every output carries are checked against the pinned SHA-256 here.
+ensure_ort_verified() {
+  local dir="${NUGET_PACKAGES:-$HOME/.nuget/packages}/microsoft.ml.onnxruntime/1.30.0"
+  if [ ! -f "$STAMPS/ort" ] || [ scripts/onnxruntime-1.30.0.sha256 -nt "$STAMPS/ort" ]; then
+    say "verifying ONNX Runtime's native libraries ($dir) against scripts/onnxruntime-1.30.0.sha256"
+    [ -d "$dir" ] || { echo "$dir is missing: the build restores Microsoft.ML.OnnxRuntime 1.30.0 from NuGet" >&2; exit 1; }
+    (cd "$dir" && sha256sum --quiet -c "$ROOT/scripts/onnxruntime-1.30.0.sha256")
+    touch "$STAMPS/ort"
   fi
 }
 
@@ -76,7 +85,7 @@ ensure_models() {
 ensure_build() {
   local newest=""
   if [ -x "$CLI" ] && [ -f "$STAMPS/build" ]; then
-    newest="$(find functions tests infra-cdk bench Directory.Build.props Directory.Packages.props Serverless.sln \
+    newest="$(find functions tests infra-cdk bench Directory.Build.props Directory.Build.targets Directory.Packages.props Serverless.sln \
       \( -name bin -o -name obj -o -name cdk.out -o -name node_modules \) -prune -o \
       -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.sln' -o -name '*.proto' -o -name '*.json' \) \
       -newer "$STAMPS/build" -print 2>/dev/null | head -1 || true)"
@@ -114,11 +123,59 @@ setup() {
   ensure_node_modules
   ensure_models
   ensure_build
+  ensure_ort_verified
   ensure_int8
+}
+
+# The Native AOT link of the Lambda bootstrap needs clang; arm64 on an x86-64 machine also needs the aarch64
+# binutils and libgcc (gcc-aarch64-linux-gnu), its C runtime (libc6-dev-arm64-cross) and, to run it under
+# qemu-user, the aarch64 libstdc++.
+ensure_aot_toolchain() {
+  need_cmd clang || need_cmd clang-14 || ensure_apt clang:clang
+  [ "$(uname -m)" = aarch64 ] || ensure_apt aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu /usr/aarch64-linux-gnu/lib/crti.o:libc6-dev-arm64-cross \
+    /usr/aarch64-linux-gnu/lib/libstdc++.so.6:libstdc++6-arm64-cross
+}
+
+# The Lambda process tests (tests/Serverless.Lambda.Tests) run the shipped Native AOT bootstrap (LAMBDA_BOOTSTRAP), and
+# Arm64BootstrapTests runs the arm64 one under qemu-user. Both packages are rebuilt when older than the sources. Where the
+# AOT toolchain or qemu-user cannot be installed, the process tests run the framework-dependent build and the arm64 test
+# says why it skips.
+ensure_lambda_packages() {
+  ( ensure_aot_toolchain ) || { say "no Native AOT toolchain: the Lambda tests run bootstrap.dll and the arm64 smoke test will be skipped"; return 0; }
+  if [ "$(uname -m)" != aarch64 ]; then
+    ( ensure_apt qemu-aarch64-static:qemu-user-static ) || say "qemu-user-static could not be installed: the arm64 smoke test will be skipped"
+    # OpenSSL for aarch64 (the bootstrap's SHA-256 checks and TLS use it; Lambda's image has it): Debian's libssl3:arm64,
+    # fetched with a private apt state (this machine's apt is left as it is) and unpacked under .cache/arm64-root.
+    if [ ! -e "$CACHE/arm64-root/usr/lib/aarch64-linux-gnu/libssl.so.3" ]; then
+      say "fetching Debian's libssl3:arm64 into $CACHE/arm64-root (for the arm64 smoke test under qemu-user)"
+      local apt="$CACHE/arm64-apt" opts
+      mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$CACHE/arm64-root"
+      opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64 -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+      if apt-get "${opts[@]}" update -qq >/dev/null 2>&1 && (cd "$apt/debs" && apt-get "${opts[@]}" download libssl3:arm64 >/dev/null 2>&1); then
+        dpkg-deb -x "$apt"/debs/libssl3_*_arm64.deb "$CACHE/arm64-root"
+      else
+        say "libssl3:arm64 could not be fetched: the arm64 smoke test will be skipped"
+      fi
+    fi
+  fi
+  local arch boot newest stale=0
+  for arch in x86_64 arm64; do
+    boot="$ROOT/artifacts/lambda/$arch/bootstrap"
+    [ -x "$boot" ] || { stale=1; break; }
+    newest="$(find functions/Serverless.Lambda functions/Serverless.Core functions/Serverless.Storage.S3 Directory.Build.props Directory.Build.targets Directory.Packages.props \
+      \( -name bin -o -name obj \) -prune -o -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -newer "$boot" -print 2>/dev/null | head -1 || true)"
+    [ -z "$newest" ] || { stale=1; break; }
+  done
+  if [ "$stale" = 1 ]; then
+    say "building the Lambda packages the tests run (scripts/package-lambda.sh)"
+    bash scripts/package-lambda.sh >&2
+  fi
+  [ "$(uname -m)" = aarch64 ] || export LAMBDA_BOOTSTRAP="${LAMBDA_BOOTSTRAP:-$ROOT/artifacts/lambda/x86_64/bootstrap}"
 }
 
 run_tests() {
   setup
+  ensure_lambda_packages
   local log="$CACHE/test.log"
   say "dotnet test Serverless.sln -c $CONFIG (log: $log)"
   set +e
@@ -143,12 +200,13 @@ case "$cmd" in
   test) run_tests "$@" ;;
   serve) setup; run_cli serve "$@" ;;
   bench) setup; exec bash bench/run.sh "$@" ;;
-  package) setup; exec bash scripts/package-lambda.sh "$@" ;;
+  package) setup; ensure_aot_toolchain; exec bash scripts/package-lambda.sh "$@" ;;
   package-azure) setup; exec bash scripts/package-azure.sh "$@" ;;
   deploy)
     setup
+    ensure_aot_toolchain
     bash scripts/package-lambda.sh
-    cd infra-cdk && exec ../node_modules/.bin/cdk deploy -c lambdaPackage="$ROOT/artifacts/lambda/bootstrap.zip" "$@" ;;
+    cd infra-cdk && exec ../node_modules/.bin/cdk deploy -c lambdaPackages="$ROOT/artifacts/lambda" "$@" ;;
   quantize) setup; exec "$QTOOL" quantize "$@" ;;
   quantize-report)
     setup

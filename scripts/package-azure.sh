@@ -3,7 +3,7 @@
 #   scripts/package-azure.sh            -> artifacts/azure/app/ (the app folder) and artifacts/azure/functionapp.zip
 # The app folder holds host.json, one <model>-http and one <model>-batch function per model manifest (plus
 # health-http), models/<name>/model.json, the self-contained linux-x64 ReadyToRun executable
-# `serverless-azure` and libonnxruntime.so.1 from the pinned onnxruntime-node package.
+# `serverless-azure` and libonnxruntime.so (linux-x64) from the Microsoft.ML.OnnxRuntime package.
 # Environment: CONFIG (default Release), MODELS_DIR (default ./models), BUILD_ARTIFACTS (dotnet
 # --artifacts-path, default artifacts/azure/build, so parallel builds do not collide).
 set -euo pipefail
@@ -16,12 +16,10 @@ OUT="$ROOT/artifacts/azure"
 APP="$OUT/app"
 ZIP="$OUT/functionapp.zip"
 BUILD_ARTIFACTS="${BUILD_ARTIFACTS:-$OUT/build}"
-ORT="$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 say() { printf '\033[1m[package-azure]\033[0m %s\n' "$*" >&2; }
 
-[ -f "$ORT" ] || { echo "missing $ORT: run ./build.sh setup first" >&2; exit 1; }
 rm -rf "$APP" "$ZIP"
 mkdir -p "$APP"
 
@@ -33,8 +31,6 @@ dotnet publish functions/Serverless.Azure/Serverless.Azure.csproj -c "$CONFIG" -
 say "writing host.json and function folders from $MODELS_DIR"
 "$APP/serverless-azure" layout "$APP" "$MODELS_DIR" | sed 's/^/  /' >&2
 
-say "adding ONNX Runtime (linux-x64) from onnxruntime-node"
-cp "$ORT" "$APP/libonnxruntime.so.1"
 chmod +x "$APP/serverless-azure"
 
 say "zipping to $ZIP"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishes the `serverless` CLI in the shipping configuration: self-contained linux-x64, ReadyToRun,
-# invariant globalization, with the ONNX Runtime library copied next to the executable (the app folder is
-# the second place OrtNativeLibrary looks, after SERVERLESS_ORT_LIBRARY).
+# invariant globalization, with Microsoft.ML.OnnxRuntime's linux-x64 library next to the executable (the app
+# folder is the second place OrtNativeLibrary looks, after SERVERLESS_ORT_LIBRARY).
 #   scripts/publish-cli.sh OUTPUT_DIR            trimmed (the shipping build)
 #   scripts/publish-cli.sh OUTPUT_DIR --no-trim  the same without trimming (escape hatch, and the reference
 #                                                 scripts/check-trimmed-cli.sh compares the trimmed build with)
@@ -38,7 +38,6 @@ case "$TRIM" in
   *) echo "usage: scripts/publish-cli.sh OUTPUT_DIR [--no-trim]" >&2; exit 2 ;;
 esac
 ARTIFACTS="${ARTIFACTS:-/tmp/art-publish-cli}"
-ORT_LIB="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
 
 args=(-c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -p:InvariantGlobalization=true)
 if [ "$TRIM" = trim ]; then
@@ -48,5 +47,4 @@ fi
 rm -rf "$OUT"
 dotnet publish "$ROOT/functions/Serverless.Cli/Serverless.Cli.csproj" "${args[@]}" \
   --artifacts-path "$ARTIFACTS" -o "$OUT" -nologo -clp:ErrorsOnly -v:quiet >&2
-cp "$ORT_LIB" "$OUT/libonnxruntime.so.1"
 echo "dotnet publish functions/Serverless.Cli ${args[*]}"

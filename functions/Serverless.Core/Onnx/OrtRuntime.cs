@@ -99,7 +99,7 @@ public static unsafe class OrtRuntime
             if (api is null)
             {
                 throw new InferenceException(ErrorCode.RuntimeFailure,
-                    $"ONNX Runtime {version} at {path} does not provide C API version {ApiVersion}; install ONNX Runtime 1.30 or newer ({OrtNativeLibrary.NpmPackage}).");
+                    $"ONNX Runtime {version} at {path} does not provide C API version {ApiVersion}; install ONNX Runtime 1.30 or newer ({OrtNativeLibrary.NuGetPackage}).");
             }
 
             OrtEnv* env;

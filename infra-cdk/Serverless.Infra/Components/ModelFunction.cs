@@ -12,7 +12,8 @@ using Serverless.Infra.Placement;
 namespace Serverless.Infra.Components;
 
 /// <summary>
-/// One light model's Lambda: the shared bootstrap.zip (custom runtime, provided.al2023) with MODEL_NAME set,
+/// One light model's Lambda: the shared Native AOT bootstrap zip for its architecture (arm64 unless
+/// <c>lambdaArchitectures</c> names it; custom runtime, provided.al2023) with MODEL_NAME set,
 /// memory and /tmp sized from the manifest, read access to its own model prefix only, X-Ray tracing, a
 /// log group with one month's retention, a <c>live</c> alias on the published version, alarms and a
 /// dashboard, and (when <c>canary</c> is on) CodeDeploy shifting 10% of traffic for 5 minutes first.
@@ -37,8 +38,8 @@ internal sealed class ModelFunction : Construct
             Description = $"Serves model '{model.Name}' (Open Inference Protocol v2).",
             Runtime = Runtime.PROVIDED_AL2023,
             Handler = "bootstrap",
-            Architecture = Architecture.X86_64,
-            Code = Code.FromAsset(settings.LambdaPackage),
+            Architecture = ToCdk(settings.ArchitectureFor(model.Name)),
+            Code = Code.FromAsset(settings.PackageFor(settings.ArchitectureFor(model.Name))),
             MemorySize = ModelPlacement.LambdaMemoryMb(model),
             EphemeralStorageSize = Size.Mebibytes(ModelPlacement.EphemeralStorageMb(model)),
             Timeout = HttpTimeout,
@@ -83,6 +84,10 @@ internal sealed class ModelFunction : Construct
     public Alias Alias { get; }
 
     public ModelMonitoring Monitoring { get; }
+
+    /// <summary>Lambda's architecture for ours (the batch function shares it).</summary>
+    internal static Architecture ToCdk(LambdaArchitecture architecture) =>
+        architecture == LambdaArchitecture.Arm64 ? Architecture.ARM_64 : Architecture.X86_64;
 
     private static Dictionary<string, string> Environment(InfraSettings settings, ModelStorage storage, ModelManifest model) => new()
     {

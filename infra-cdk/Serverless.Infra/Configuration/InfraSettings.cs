@@ -22,7 +22,9 @@ public sealed partial record InfraSettings
     public const string ForceGpuServiceKey = "forceGpuService";
     public const string ModelBucketNameKey = "modelBucketName";
     public const string ModelBucketEncryptionKey = "modelBucketEncryption";
-    public const string LambdaPackageKey = "lambdaPackage";
+    public const string LambdaPackagesKey = "lambdaPackages";
+    public const string LambdaArchitectureKey = "lambdaArchitecture";
+    public const string LambdaArchitecturesKey = "lambdaArchitectures";
     public const string CanaryKey = "canary";
     public const string PreloadKey = "preload";
     public const string GpuImageContextKey = "gpuImageContext";
@@ -59,8 +61,20 @@ public sealed partial record InfraSettings
     /// <summary>KMS (a customer-managed key with rotation) instead of S3-managed keys for the model bucket.</summary>
     public bool ModelBucketKms { get; init; }
 
-    /// <summary>The Lambda bootstrap zip made by <c>./build.sh package</c>.</summary>
-    public required string LambdaPackage { get; init; }
+    /// <summary>The folder where <c>./build.sh package</c> writes bootstrap-arm64.zip and bootstrap-x86_64.zip.</summary>
+    public required string LambdaPackagesDirectory { get; init; }
+
+    /// <summary>The architecture of every function that <see cref="ModelArchitectures"/> does not name.</summary>
+    public LambdaArchitecture LambdaArchitecture { get; init; } = LambdaArchitecture.Arm64;
+
+    /// <summary>Per-model architectures (<c>-c lambdaArchitectures=name=x86_64,other=arm64</c>).</summary>
+    public IReadOnlyDictionary<string, LambdaArchitecture> ModelArchitectures { get; init; } = new Dictionary<string, LambdaArchitecture>();
+
+    /// <summary>The architecture a model's function runs on.</summary>
+    public LambdaArchitecture ArchitectureFor(string model) => ModelArchitectures.TryGetValue(model, out var architecture) ? architecture : LambdaArchitecture;
+
+    /// <summary>The Native AOT bootstrap zip for an architecture.</summary>
+    public string PackageFor(LambdaArchitecture architecture) => Path.Combine(LambdaPackagesDirectory, architecture.PackageFileName());
 
     /// <summary>Shift traffic to new function versions 10% first and roll back on alarms (CodeDeploy).</summary>
     public bool Canary { get; init; } = true;
@@ -108,7 +122,9 @@ public sealed partial record InfraSettings
             ForceGpuService = Flag(Text(ForceGpuServiceKey), ForceGpuServiceKey, false),
             ExistingModelBucketName = Text(ModelBucketNameKey) is { Length: > 0 } bucket ? bucket : null,
             ModelBucketKms = ParseEncryption(Text(ModelBucketEncryptionKey)),
-            LambdaPackage = PathOf(LambdaPackageKey, "../artifacts/lambda/bootstrap.zip"),
+            LambdaPackagesDirectory = PathOf(LambdaPackagesKey, "../artifacts/lambda"),
+            LambdaArchitecture = ParseArchitecture(Text(LambdaArchitectureKey), LambdaArchitectureKey, LambdaArchitecture.Arm64),
+            ModelArchitectures = ParseModelArchitectures(Text(LambdaArchitecturesKey)),
             Canary = Flag(Text(CanaryKey), CanaryKey, true),
             Preload = Flag(Text(PreloadKey), PreloadKey, false),
             GpuImageContext = PathOf(GpuImageContextKey, ".."),
@@ -171,9 +187,13 @@ public sealed partial record InfraSettings
             throw new InfraConfigException($"Context '{ModelsKey}': the models folder '{ModelsDirectory}' does not exist. Point it at the folder holding <name>/model.json (default ../.cache/store, the local store ./build.sh setup fills).");
         }
 
-        if (!File.Exists(LambdaPackage) || !LambdaPackage.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+        foreach (var architecture in ModelArchitectures.Values.Append(LambdaArchitecture).Distinct())
         {
-            throw new InfraConfigException($"Context '{LambdaPackageKey}': the Lambda package '{LambdaPackage}' does not exist or is not a .zip. Run ./build.sh package first (it writes artifacts/lambda/bootstrap.zip), or pass -c {LambdaPackageKey}=<path to bootstrap.zip>.");
+            var package = PackageFor(architecture);
+            if (!File.Exists(package))
+            {
+                throw new InfraConfigException($"Context '{LambdaPackagesKey}': the {architecture.Name()} Lambda package '{package}' does not exist. Run ./build.sh package first (it writes artifacts/lambda/bootstrap-arm64.zip and bootstrap-x86_64.zip), or pass -c {LambdaPackagesKey}=<folder holding {architecture.PackageFileName()}>.");
+            }
         }
 
         if (ExistingModelBucketName is null && !Directory.Exists(ModelStoreDirectory))
@@ -210,6 +230,28 @@ public sealed partial record InfraSettings
         "FALSE" or "0" or "NO" or "OFF" => false,
         _ => throw new InfraConfigException($"Context '{key}' is '{raw}': expected true or false."),
     };
+
+    private static LambdaArchitecture ParseArchitecture(string raw, string key, LambdaArchitecture fallback) =>
+        raw.Length == 0 ? fallback
+        : LambdaArchitectureNames.TryParse(raw, out var architecture) ? architecture
+        : throw new InfraConfigException($"Context '{key}' is '{raw}': expected arm64 (Graviton, the default) or x86_64.");
+
+    private static Dictionary<string, LambdaArchitecture> ParseModelArchitectures(string raw)
+    {
+        var result = new Dictionary<string, LambdaArchitecture>(StringComparer.Ordinal);
+        foreach (var entry in raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || !LambdaArchitectureNames.TryParse(entry[(equals + 1)..], out var architecture))
+            {
+                throw new InfraConfigException($"Context '{LambdaArchitecturesKey}' has '{entry}': expected <model>=arm64 or <model>=x86_64, comma-separated (e.g. -c {LambdaArchitecturesKey}=text-detection=x86_64).");
+            }
+
+            result[entry[..equals].Trim()] = architecture;
+        }
+
+        return result;
+    }
 
     private static ApiAuthMode ParseAuth(string raw) => raw.ToUpperInvariant() switch
     {

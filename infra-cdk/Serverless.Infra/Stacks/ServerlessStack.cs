@@ -67,6 +67,14 @@ public sealed class ServerlessStack : Stack
         ArgumentNullException.ThrowIfNull(app);
         var settings = InfraSettings.Load(key => app.Node.TryGetContext(key), baseDirectory);
         var catalog = ModelCatalog.Load(settings.ModelsDirectory);
+        foreach (var named in settings.ModelArchitectures.Keys)
+        {
+            if (!catalog.Light.Any(m => m.Name == named))
+            {
+                throw new InfraConfigException($"Context '{InfraSettings.LambdaArchitecturesKey}' names '{named}', which is not a model served by a Lambda here (Lambda models: {string.Join(", ", catalog.Light.Select(m => m.Name))}). Fix the name or drop the entry.");
+            }
+        }
+
         // Environment-agnostic on purpose: `cdk deploy` targets the caller's account and region, and the
         // template needs no lookups (AZs come from Fn::GetAZs, the GPU AMI from an SSM parameter).
         return new ServerlessStack(app, "Serverless-" + settings.Stage, settings, catalog, new StackProps

@@ -104,7 +104,7 @@ public sealed class PublishCommandTests : IDisposable
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"HTTP {(int)response.StatusCode}: {body}\n{serve.Output}");
 
-            var diffs = OutputComparison.MaxAbsDiffByOutput(body, await NodeReference.InferAsync(RepoPaths.ModelFile("text-direction"), request));
+            var diffs = OutputComparison.MaxAbsDiffByOutput(body, await ReferenceBinding.InferAsync(RepoPaths.ModelFile("text-direction"), request));
             Assert.All(diffs.Values, d => Assert.True(d <= 1e-5));
             Assert.True(serve.Output.Contains("Serving 1 model(s) from store s3://models/prod", StringComparison.Ordinal), serve.Output);
         }

@@ -8,11 +8,11 @@ using Xunit.Abstractions;
 namespace Serverless.Cli.Tests.EndToEnd;
 
 /// <summary>
-/// Every real model, over real HTTP on loopback, against the independent Node reference binding on the
-/// same seeded input and the same artifact. Both run ONNX Runtime 1.30.0 with the same graph optimizations,
+/// Every real model, over real HTTP on loopback, against the independent reference binding (Microsoft.ML.OnnxRuntime's
+/// InferenceSession, see <see cref="ReferenceBinding"/>) on the same seeded input and the same artifact. Both run ONNX Runtime 1.30.0 with the same graph optimizations,
 /// so the outputs should agree to the last bit; the bound allows 1e-5 and the test prints the largest
 /// difference. The fp32 originals are asked for as version 1 explicitly; where the manifest pins an int8
-/// version 2 as the default, the unversioned route is compared with the Node reference on that int8 file.
+/// version 2 as the default, the unversioned route is compared with the reference on that int8 file.
 /// </summary>
 public sealed class ModelParityTests : IClassFixture<ServerFixture>
 {
@@ -32,12 +32,12 @@ public sealed class ModelParityTests : IClassFixture<ServerFixture>
     [InlineData("text-detection", "sigmoid_0.tmp_0", new long[] { 1, 1, 64, 64 })]
     [InlineData("text-recognition", "softmax_11.tmp_0", new long[] { 1, 12, 6625 })]
     [InlineData("voice-activity", "output", new long[] { 1, 1 })]
-    public async Task Infer_Version1Fp32_OverHttp_MatchesNodeReferenceOnEveryElement(string model, string mainOutput, long[] mainShape)
+    public async Task Infer_Version1Fp32_OverHttp_MatchesTheReferenceBindingOnEveryElement(string model, string mainOutput, long[] mainShape)
     {
         var request = InferRequests.For(model);
 
         var body = await InferAsync($"/v2/models/{model}/versions/1/infer", request, model);
-        var reference = await NodeReference.InferAsync(RepoPaths.ModelFile(model, "1"), request);
+        var reference = await ReferenceBinding.InferAsync(RepoPaths.ModelFile(model, "1"), request);
 
         AssertResponse(body, model, "1", mainOutput, mainShape);
         AssertParity(body, reference, model, mainOutput);
@@ -47,7 +47,7 @@ public sealed class ModelParityTests : IClassFixture<ServerFixture>
     [InlineData("text-detection", "sigmoid_0.tmp_0", new long[] { 1, 1, 64, 64 })]
     [InlineData("text-recognition", "softmax_11.tmp_0", new long[] { 1, 12, 6625 })]
     [InlineData("voice-activity", "output", new long[] { 1, 1 })]
-    public async Task Infer_DefaultVersion_IsTheInt8ArtifactAndMatchesNodeReferenceOnIt(string model, string mainOutput, long[] mainShape)
+    public async Task Infer_DefaultVersion_IsTheInt8ArtifactAndMatchesTheReferenceBindingOnIt(string model, string mainOutput, long[] mainShape)
     {
         var manifest = Serverless.Core.Models.ModelCatalog.LoadFromFolder(RepoPaths.Models).Single(m => m.Name == model);
         var pinned = manifest.FindVersion(null)!;
@@ -55,8 +55,8 @@ public sealed class ModelParityTests : IClassFixture<ServerFixture>
         var request = InferRequests.For(model);
 
         var body = await InferAsync($"/v2/models/{model}/infer", request, model);
-        var int8 = await NodeReference.InferAsync(RepoPaths.ModelFile(model, "2"), request);
-        var fp32 = await NodeReference.InferAsync(RepoPaths.ModelFile(model, "1"), request);
+        var int8 = await ReferenceBinding.InferAsync(RepoPaths.ModelFile(model, "2"), request);
+        var fp32 = await ReferenceBinding.InferAsync(RepoPaths.ModelFile(model, "1"), request);
 
         AssertResponse(body, model, "2", mainOutput, mainShape);
         AssertParity(body, int8, model + " (v2 int8)", mainOutput);
@@ -101,7 +101,7 @@ public sealed class ModelParityTests : IClassFixture<ServerFixture>
         Assert.Contains(mainOutput, diffs.Keys);
         foreach (var (name, diff) in diffs)
         {
-            var line = string.Create(CultureInfo.InvariantCulture, $"{label}: output '{name}' max |server - node| = {diff:G9}");
+            var line = string.Create(CultureInfo.InvariantCulture, $"{label}: output '{name}' max |server - reference| = {diff:G9}");
             _output.WriteLine(line);
             ParityResults.Record(label, name, diff);
             Assert.True(diff <= Tolerance, line + $" exceeds {Tolerance}");

@@ -10,7 +10,7 @@ namespace Serverless.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// The built CLI as a child process: first request after start-up (timed, with peak memory), parity with
-/// the Node reference across process boundaries, and a graceful exit on SIGTERM.
+/// the reference binding across process boundaries, and a graceful exit on SIGTERM.
 /// </summary>
 public sealed class ServeProcessTests
 {
@@ -40,7 +40,7 @@ public sealed class ServeProcessTests
             _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"serve child process: listening after {listening.TotalMilliseconds:F0} ms, first text-direction response after {firstResponse.TotalMilliseconds:F0} ms, peak RSS (VmHWM) {peakRss / 1024.0:F1} MiB"));
 
-            var reference = await NodeReference.InferAsync(RepoPaths.ModelFile("text-direction"), request);
+            var reference = await ReferenceBinding.InferAsync(RepoPaths.ModelFile("text-direction"), request);
             var diffs = OutputComparison.MaxAbsDiffByOutput(body, reference);
             Assert.All(diffs, d => Assert.True(d.Value <= ModelParityTests.Tolerance, $"{d.Key}: {d.Value}"));
 

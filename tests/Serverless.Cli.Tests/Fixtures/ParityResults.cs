@@ -6,7 +6,7 @@ using Serverless.Tests.Shared;
 namespace Serverless.Cli.Tests.Fixtures;
 
 /// <summary>
-/// Collects the largest server-vs-Node differences. With SERVERLESS_RECORD_PARITY=1 each record also
+/// Collects the largest server-vs-reference differences. With SERVERLESS_RECORD_PARITY=1 each record also
 /// rewrites tests/reference/results.md, so the committed figures come from a real run, not from hand.
 /// </summary>
 internal static class ParityResults
@@ -25,11 +25,11 @@ internal static class ParityResults
         lock (Gate)
         {
             var text = new StringBuilder()
-                .AppendLine("# Server vs Node reference: largest absolute difference per output")
+                .AppendLine("# Server vs reference binding: largest absolute difference per output")
                 .AppendLine()
                 .AppendLine(CultureInfo.InvariantCulture, $"Recorded {DateTime.UtcNow:yyyy-MM-dd} by `SERVERLESS_RECORD_PARITY=1 dotnet test tests/Serverless.Cli.Tests --filter ModelParityTests`")
-                .AppendLine("on a 2-core Debian 12 box. Both sides run ONNX Runtime 1.30.0 (C# binding over the OrtApi table vs")
-                .AppendLine("onnxruntime-node) on the same seeded inputs (tests/Serverless.Cli.Tests/Fixtures/InferRequests.cs).")
+                .AppendLine("on a 2-core Debian 12 box. Both sides run ONNX Runtime 1.30.0 from Microsoft.ML.OnnxRuntime (our binding over")
+                .AppendLine("the OrtApi table vs the package's InferenceSession) on the same seeded inputs (tests/Serverless.Cli.Tests/Fixtures/InferRequests.cs).")
                 .AppendLine()
                 .AppendLine("| model | output | max abs diff |")
                 .AppendLine("| --- | --- | --- |");

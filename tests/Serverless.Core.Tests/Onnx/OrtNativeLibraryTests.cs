@@ -7,84 +7,83 @@ namespace Serverless.Core.Tests.Onnx;
 public class OrtNativeLibraryTests
 {
     [Theory]
-    [InlineData(OrtPlatform.LinuxX64, "linux/x64/libonnxruntime.so.1")]
-    [InlineData(OrtPlatform.LinuxArm64, "linux/arm64/libonnxruntime.so.1")]
-    [InlineData(OrtPlatform.OsxArm64, "darwin/arm64/libonnxruntime.1.dylib")]
-    [InlineData(OrtPlatform.WinX64, "win32/x64/onnxruntime.dll")]
-    public void NpmRelativePath_PicksTheFileOnnxruntimeNodeShipsForThePlatform(OrtPlatform platform, string tail)
+    [InlineData(OrtPlatform.LinuxX64, "linux-x64/native/libonnxruntime.so")]
+    [InlineData(OrtPlatform.LinuxArm64, "linux-arm64/native/libonnxruntime.so")]
+    [InlineData(OrtPlatform.OsxArm64, "osx-arm64/native/libonnxruntime.dylib")]
+    [InlineData(OrtPlatform.WinX64, "win-x64/native/onnxruntime.dll")]
+    public void RuntimesRelativePath_PicksTheFileTheNuGetPackageShipsForThePlatform(OrtPlatform platform, string tail)
     {
-        var path = OrtNativeLibrary.NpmRelativePath(platform).Replace('\\', '/');
-        Assert.Equal("node_modules/onnxruntime-node/bin/napi-v6/" + tail, path);
+        var path = OrtNativeLibrary.RuntimesRelativePath(platform).Replace('\\', '/');
+        Assert.Equal("runtimes/" + tail, path);
     }
 
     [Theory]
     [InlineData(OrtPlatform.LinuxX64)]
     [InlineData(OrtPlatform.LinuxArm64)]
+    public void LinuxLibraries_AreCopiedIntoAPortableBuild(OrtPlatform platform)
+    {
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, OrtNativeLibrary.RuntimesRelativePath(platform))));
+    }
+
+    [Theory]
     [InlineData(OrtPlatform.OsxArm64)]
     [InlineData(OrtPlatform.WinX64)]
-    public void NpmFiles_ExistInTheInstalledPackageForEveryPlatform(OrtPlatform platform)
+    public void OtherPlatformsLibraries_AreLeftOutOfTheBuild(OrtPlatform platform)
     {
-        Assert.True(File.Exists(Path.Combine(RepoPaths.Root, OrtNativeLibrary.NpmRelativePath(platform))));
+        Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, OrtNativeLibrary.RuntimesRelativePath(platform))));
+        Assert.False(File.Exists(Path.Combine(AppContext.BaseDirectory, "onnxruntime.dll")));
     }
 
     [Fact]
-    public void CandidatePaths_OnLinux_TriesExplicitThenAppFolderThenNpmWalkingUpFromAppThenCurrentDirectory()
+    public void CandidatePaths_OnLinux_TriesExplicitThenAppFolderThenItsRuntimesFolder()
     {
-        var paths = OrtNativeLibrary.CandidatePaths("/opt/ort/libonnxruntime.so.1", "/srv/app/bin", "/home/me/repo", OrtPlatform.LinuxX64);
-        var npm = "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1";
+        var paths = OrtNativeLibrary.CandidatePaths("/opt/ort/libonnxruntime.so.1", "/srv/app/bin", OrtPlatform.LinuxX64);
         Assert.Equal(
         [
             "/opt/ort/libonnxruntime.so.1",
             "/srv/app/bin/libonnxruntime.so",
             "/srv/app/bin/libonnxruntime.so.1",
-            "/srv/app/bin/" + npm,
-            "/srv/app/" + npm,
-            "/srv/" + npm,
-            "/" + npm,
-            "/home/me/repo/" + npm,
-            "/home/me/" + npm,
-            "/home/" + npm,
+            "/srv/app/bin/runtimes/linux-x64/native/libonnxruntime.so",
         ], paths);
     }
 
     [Fact]
     public void CandidatePaths_OnLinuxArm64_UsesTheArm64Library()
     {
-        var paths = OrtNativeLibrary.CandidatePaths(null, "/app", null, OrtPlatform.LinuxArm64);
+        var paths = OrtNativeLibrary.CandidatePaths(null, "/app", OrtPlatform.LinuxArm64);
         Assert.Equal(
         [
             "/app/libonnxruntime.so",
             "/app/libonnxruntime.so.1",
-            "/app/node_modules/onnxruntime-node/bin/napi-v6/linux/arm64/libonnxruntime.so.1",
-            "/node_modules/onnxruntime-node/bin/napi-v6/linux/arm64/libonnxruntime.so.1",
+            "/app/runtimes/linux-arm64/native/libonnxruntime.so",
         ], paths);
     }
 
     [Fact]
     public void CandidatePaths_OnMacArm64_UsesTheDylibs()
     {
-        var paths = OrtNativeLibrary.CandidatePaths("", "/Users/me/app", null, OrtPlatform.OsxArm64);
+        var paths = OrtNativeLibrary.CandidatePaths("", "/Users/me/app", OrtPlatform.OsxArm64);
         Assert.Equal("/Users/me/app/libonnxruntime.dylib", paths[0]);
         Assert.Equal("/Users/me/app/libonnxruntime.1.dylib", paths[1]);
-        Assert.Equal("/Users/me/app/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/libonnxruntime.1.dylib", paths[2]);
+        Assert.Equal("/Users/me/app/runtimes/osx-arm64/native/libonnxruntime.dylib", paths[2]);
         Assert.DoesNotContain("", paths); // a blank variable is ignored, not tried as a path
     }
 
     [Fact]
     public void CandidatePaths_OnWindowsX64_UsesOnnxruntimeDll()
     {
-        var paths = OrtNativeLibrary.CandidatePaths(null, "/app", null, OrtPlatform.WinX64);
+        var paths = OrtNativeLibrary.CandidatePaths(null, "/app", OrtPlatform.WinX64);
         Assert.Equal("/app/onnxruntime.dll", paths[0]);
-        Assert.EndsWith("win32/x64/onnxruntime.dll", paths[1].Replace('\\', '/'), StringComparison.Ordinal);
+        Assert.EndsWith("win-x64/native/onnxruntime.dll", paths[1].Replace('\\', '/'), StringComparison.Ordinal);
         Assert.All(paths, p => Assert.DoesNotContain(".so", p, StringComparison.Ordinal));
     }
 
     [Fact]
-    public void CandidatePaths_WhenCurrentDirectoryIsInsideTheAppFolder_ListsEachPathOnce()
+    public void CandidatePaths_WhenTheExplicitPathIsTheAppFolderFile_ListsItOnce()
     {
-        var paths = OrtNativeLibrary.CandidatePaths(null, "/repo/bin", "/repo", OrtPlatform.LinuxX64);
+        var paths = OrtNativeLibrary.CandidatePaths("/repo/bin/libonnxruntime.so", "/repo/bin", OrtPlatform.LinuxX64);
         Assert.Equal(paths.Count, paths.Distinct(StringComparer.Ordinal).Count());
-        Assert.Contains("/repo/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1", paths);
+        Assert.Equal("/repo/bin/libonnxruntime.so", paths[0]);
     }
 
     [Fact]
@@ -110,7 +109,7 @@ public class OrtNativeLibraryTests
             }
 
             Assert.Contains("SERVERLESS_ORT_LIBRARY", ex.Message, StringComparison.Ordinal);
-            Assert.Contains("npm install onnxruntime-node@1.30.0 --ignore-scripts", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("Microsoft.ML.OnnxRuntime 1.30.0", ex.Message, StringComparison.Ordinal);
         }
         finally
         {

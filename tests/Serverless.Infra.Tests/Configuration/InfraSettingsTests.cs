@@ -38,6 +38,43 @@ public sealed class InfraSettingsTests : IDisposable
         Assert.False(settings.ForceGpuService);
         Assert.False(settings.ModelBucketKms);
         Assert.Null(settings.ExistingModelBucketName);
+        Assert.Equal(LambdaArchitecture.Arm64, settings.LambdaArchitecture);
+        Assert.Equal(LambdaArchitecture.Arm64, settings.ArchitectureFor("m"));
+    }
+
+    [Fact]
+    public void Load_WithPerModelArchitectures_GivesEachNamedModelItsOwnAndTheRestTheDefault()
+    {
+        var settings = Load(("lambdaArchitecture", "x86_64"), ("lambdaArchitectures", "m=arm64, other = x86_64"));
+
+        Assert.Equal(LambdaArchitecture.Arm64, settings.ArchitectureFor("m"));
+        Assert.Equal(LambdaArchitecture.X86_64, settings.ArchitectureFor("other"));
+        Assert.Equal(LambdaArchitecture.X86_64, settings.ArchitectureFor("unnamed"));
+        Assert.Equal(Path.Combine(_workspace.LambdaPackages, "bootstrap-arm64.zip"), settings.PackageFor(LambdaArchitecture.Arm64));
+    }
+
+    [Theory]
+    [InlineData("lambdaArchitecture", "amd64", "expected arm64 (Graviton, the default) or x86_64")]
+    [InlineData("lambdaArchitectures", "m=sparc", "has 'm=sparc': expected <model>=arm64 or <model>=x86_64")]
+    [InlineData("lambdaArchitectures", "x86_64", "has 'x86_64': expected <model>=arm64 or <model>=x86_64")]
+    public void Load_WithAnUnknownArchitecture_NamesTheKeyAndWhatIsAllowed(string key, string value, string expected)
+    {
+        var error = Fails((key, value));
+
+        Assert.Contains($"'{key}'", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Load_WhenTheZipOfAnArchitectureInUseIsMissing_NamesItAndSaysToRunBuildShPackage()
+    {
+        File.Delete(Path.Combine(_workspace.LambdaPackages, "bootstrap-x86_64.zip"));
+
+        Assert.Equal(LambdaArchitecture.Arm64, Load().LambdaArchitecture); // not in use: no need for it
+        var error = Fails(("lambdaArchitectures", "m=x86_64"));
+
+        Assert.Contains("bootstrap-x86_64.zip", error.Message);
+        Assert.Contains("./build.sh package", error.Message);
     }
 
     [Fact]
@@ -47,12 +84,12 @@ public sealed class InfraSettingsTests : IDisposable
         {
             "models" => "models",
             "modelStore" => "store",
-            "lambdaPackage" => "bootstrap.zip",
+            "lambdaPackages" => "lambda",
             _ => null,
         }, _workspace.Root);
 
         Assert.Equal(_workspace.ModelsDirectory, settings.ModelsDirectory);
-        Assert.Equal(_workspace.LambdaPackage, settings.LambdaPackage);
+        Assert.Equal(_workspace.LambdaPackages, settings.LambdaPackagesDirectory);
     }
 
     [Fact]
@@ -69,10 +106,10 @@ public sealed class InfraSettingsTests : IDisposable
     [Fact]
     public void Load_WithMissingLambdaPackage_SaysToRunBuildShPackage()
     {
-        var error = Fails(("lambdaPackage", Path.Combine(_workspace.Root, "nope.zip")));
+        var error = Fails(("lambdaPackages", Path.Combine(_workspace.Root, "nope")));
 
-        Assert.Contains("lambdaPackage", error.Message);
-        Assert.Contains("nope.zip", error.Message);
+        Assert.Contains("lambdaPackages", error.Message);
+        Assert.Contains(Path.Combine("nope", "bootstrap-arm64.zip"), error.Message);
         Assert.Contains("./build.sh package", error.Message);
     }
 

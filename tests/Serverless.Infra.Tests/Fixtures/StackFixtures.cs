@@ -35,7 +35,7 @@ public sealed class MixedModelsFixture : IDisposable
 
 /// <summary>
 /// Only light models, with the non-default choices: JWT auth, canary off, KMS-encrypted model bucket,
-/// preload on and a custom stage.
+/// preload on, a custom stage, and x86_64 for one model.
 /// </summary>
 public sealed class LightOnlyJwtFixture : IDisposable
 {
@@ -54,6 +54,7 @@ public sealed class LightOnlyJwtFixture : IDisposable
         context["canary"] = "false";
         context["preload"] = true;
         context["modelBucketEncryption"] = "kms";
+        context["lambdaArchitectures"] = "recognition=x86_64";
         Synth = SynthesizedStack.Synthesize(Workspace, context);
     }
 

@@ -5,7 +5,7 @@ namespace Serverless.Infra.Tests.Fixtures;
 
 /// <summary>
 /// A throwaway folder holding what the CDK app reads from disk: model manifests, a tiny model store, a
-/// bootstrap.zip and a GPU image context with a Dockerfile. Deleted on dispose.
+/// bootstrap zip per architecture and a GPU image context with a Dockerfile. Deleted on dispose.
 /// </summary>
 public sealed class TestWorkspace : IDisposable
 {
@@ -17,10 +17,15 @@ public sealed class TestWorkspace : IDisposable
         Directory.CreateDirectory(Path.Combine(GpuContext, "gpu"));
         File.WriteAllText(Path.Combine(GpuContext, "gpu", "Dockerfile"), "FROM scratch\n");
 
-        var staging = Path.Combine(Root, "package");
-        Directory.CreateDirectory(staging);
-        File.WriteAllText(Path.Combine(staging, "bootstrap"), "#!/bin/sh\necho test bootstrap\n");
-        ZipFile.CreateFromDirectory(staging, LambdaPackage);
+        Directory.CreateDirectory(LambdaPackages);
+        foreach (var architecture in new[] { "arm64", "x86_64" })
+        {
+            // Different bytes per architecture, so each zip is its own asset.
+            var staging = Path.Combine(Root, "package-" + architecture);
+            Directory.CreateDirectory(staging);
+            File.WriteAllText(Path.Combine(staging, "bootstrap"), $"#!/bin/sh\necho test bootstrap for {architecture}\n");
+            ZipFile.CreateFromDirectory(staging, Path.Combine(LambdaPackages, $"bootstrap-{architecture}.zip"));
+        }
     }
 
     public string Root { get; }
@@ -29,7 +34,8 @@ public sealed class TestWorkspace : IDisposable
 
     public string StoreDirectory => Path.Combine(Root, "store");
 
-    public string LambdaPackage => Path.Combine(Root, "bootstrap.zip");
+    /// <summary>Holds bootstrap-arm64.zip and bootstrap-x86_64.zip, like artifacts/lambda after ./build.sh package.</summary>
+    public string LambdaPackages => Path.Combine(Root, "lambda");
 
     public string GpuContext => Path.Combine(Root, "gpu-context");
 
@@ -69,7 +75,7 @@ public sealed class TestWorkspace : IDisposable
     {
         ["models"] = ModelsDirectory,
         ["modelStore"] = StoreDirectory,
-        ["lambdaPackage"] = LambdaPackage,
+        ["lambdaPackages"] = LambdaPackages,
         ["gpuImageContext"] = GpuContext,
         ["gpuDockerfile"] = GpuDockerfile,
     };

@@ -68,4 +68,20 @@ public sealed class LightOnlyJwtStackTests(LightOnlyJwtFixture fixture)
         Assert.All(fns, f => Assert.Equal(Cfn.Environment(f.Properties)["MODEL_NAME"], Cfn.Environment(f.Properties)["MODEL_PRELOAD"]));
         Assert.Contains(fixture.Synth.OfType("AWS::CloudWatch::Dashboard"), d => d.Properties.GetProperty("DashboardName").GetString() == "serverless-dev-direction");
     }
+
+    [Fact]
+    public void PerModelArchitecture_GivesThatModelX86_64AndItsOwnZipWhileTheOthersStayOnArm64()
+    {
+        var fns = fixture.Synth.OfType("AWS::Lambda::Function")
+            .Select(f => (Env: Cfn.Environment(f.Properties), f.Properties))
+            .Where(f => f.Env.ContainsKey("MODEL_NAME") || f.Env.ContainsKey("BATCH_MODE"))
+            .ToDictionary(f => f.Env.GetValueOrDefault("MODEL_NAME") ?? "batch", f => f.Properties);
+
+        Assert.Equal("x86_64", fns["recognition"].GetProperty("Architectures")[0].GetString());
+        Assert.Equal("arm64", fns["direction"].GetProperty("Architectures")[0].GetString());
+        Assert.Equal("arm64", fns["batch"].GetProperty("Architectures")[0].GetString());
+        var key = (string model) => fns[model].GetProperty("Code").GetProperty("S3Key").GetString();
+        Assert.NotEqual(key("recognition"), key("direction"));
+        Assert.Equal(key("batch"), key("direction"));
+    }
 }

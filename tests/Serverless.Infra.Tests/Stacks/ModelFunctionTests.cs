@@ -18,7 +18,7 @@ public sealed class ModelFunctionTests(MixedModelsFixture fixture)
 
         Assert.Equal("provided.al2023", fn.GetProperty("Runtime").GetString());
         Assert.Equal("bootstrap", fn.GetProperty("Handler").GetString());
-        Assert.Equal("x86_64", fn.GetProperty("Architectures")[0].GetString());
+        Assert.Equal("arm64", fn.GetProperty("Architectures")[0].GetString()); // the default: Graviton
         Assert.Equal(memory, fn.GetProperty("MemorySize").GetInt32());
         Assert.Equal(ephemeral, fn.GetProperty("EphemeralStorage").GetProperty("Size").GetInt32());
         Assert.Equal(29, fn.GetProperty("Timeout").GetInt32());

@@ -31,12 +31,27 @@ public sealed class StackErrorTests : IDisposable
     {
         _workspace.AddModel("light", 256);
         var context = _workspace.Context();
-        context["lambdaPackage"] = Path.Combine(_workspace.Root, "artifacts", "lambda", "bootstrap.zip");
+        context["lambdaPackages"] = Path.Combine(_workspace.Root, "artifacts", "lambda");
         var app = new App(new AppProps { Context = context, Outdir = Path.Combine(_workspace.Root, "out") });
 
         var error = Assert.Throws<InfraConfigException>(() => ServerlessStack.Create(app, _workspace.Root));
 
         Assert.Contains("./build.sh package", error.Message);
+        Assert.Empty(app.Node.Children);
+    }
+
+    [Fact]
+    public void ArchitectureForAModelThatNoLambdaServes_FailsNamingItAndTheLambdaModels()
+    {
+        _workspace.AddModel("light", 256).AddModel("huge", 256, gpu: true);
+        var context = _workspace.Context();
+        context["lambdaArchitectures"] = "ligth=x86_64";
+        var app = new App(new AppProps { Context = context, Outdir = Path.Combine(_workspace.Root, "out") });
+
+        var error = Assert.Throws<InfraConfigException>(() => ServerlessStack.Create(app, _workspace.Root));
+
+        Assert.Contains("'ligth'", error.Message);
+        Assert.Contains("Lambda models: light", error.Message);
         Assert.Empty(app.Node.Children);
     }
 }

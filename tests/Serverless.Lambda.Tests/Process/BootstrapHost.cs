@@ -36,7 +36,10 @@ public sealed class BootstrapHost : IAsyncDisposable
     public static bool IsPackaged => !BootstrapPath.EndsWith(".dll", StringComparison.Ordinal);
 
     /// <summary>The environment of a per-model function; <paramref name="overrides"/> wins (null removes a variable).</summary>
-    public static Dictionary<string, string?> FunctionEnvironment(string cacheDirectory, IReadOnlyDictionary<string, string?>? overrides = null)
+    public static Dictionary<string, string?> FunctionEnvironment(string cacheDirectory, IReadOnlyDictionary<string, string?>? overrides = null) =>
+        FunctionEnvironment(cacheDirectory, IsPackaged, overrides);
+
+    private static Dictionary<string, string?> FunctionEnvironment(string cacheDirectory, bool packaged, IReadOnlyDictionary<string, string?>? overrides)
     {
         var env = new Dictionary<string, string?>
         {
@@ -45,7 +48,7 @@ public sealed class BootstrapHost : IAsyncDisposable
             ["SERVERLESS_MODELS_DIR"] = RepoPaths.Models,
             ["MODEL_CACHE_DIR"] = cacheDirectory,
             ["MODEL_PRELOAD"] = "1",
-            ["SERVERLESS_ORT_LIBRARY"] = IsPackaged ? null : RepoPaths.OrtLibrary,
+            ["SERVERLESS_ORT_LIBRARY"] = packaged ? null : RepoPaths.OrtLibrary,
             ["DOTNET_TieredPGO"] = "0",
         };
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -56,11 +59,16 @@ public sealed class BootstrapHost : IAsyncDisposable
         return env;
     }
 
-    public static async Task<BootstrapHost> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    public static Task<BootstrapHost> StartAsync(IReadOnlyDictionary<string, string?>? overrides = null) =>
+        StartAsync(BootstrapPath, null, overrides);
+
+    /// <summary>Starts a given bootstrap, under <paramref name="launcher"/> when given (an emulator for another architecture).</summary>
+    public static async Task<BootstrapHost> StartAsync(string bootstrapPath, IReadOnlyList<string>? launcher, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var cache = Directory.CreateTempSubdirectory("lambda-cache-").FullName;
         var emulator = await RuntimeApiEmulator.StartAsync();
-        var process = LambdaProcess.Start(BootstrapPath, emulator.Endpoint, FunctionEnvironment(cache, overrides));
+        var packaged = !bootstrapPath.EndsWith(".dll", StringComparison.Ordinal);
+        var process = LambdaProcess.Start(bootstrapPath, emulator.Endpoint, FunctionEnvironment(cache, packaged, overrides), launcher: launcher);
         return new BootstrapHost(emulator, process, cache);
     }
 
