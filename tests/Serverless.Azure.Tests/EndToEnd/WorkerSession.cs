@@ -99,9 +99,30 @@ public sealed class WorkerSession
         request.InputData.Add(new ParameterBinding { Name = "request", Data = new TypedData { Http = rpcHttp } });
         await Stream.SendAsync(new StreamingMessage { RequestId = Guid.NewGuid().ToString(), InvocationRequest = request });
 
-        using var message = new HttpRequestMessage(method, url) { Content = content };
-        message.Headers.Add("x-ms-invocation-id", invocationId);
-        var http = await client.SendAsync(message);
+        // The worker announces HttpUri before its Kestrel listens; like the host's proxy, retry a refused connection.
+        var bytes = content is null ? null : await content.ReadAsByteArrayAsync();
+        HttpResponseMessage http;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var message = new HttpRequestMessage(method, url);
+            if (bytes is not null)
+            {
+                message.Content = new ByteArrayContent(bytes);
+                message.Content.Headers.ContentType = content!.Headers.ContentType;
+            }
+
+            message.Headers.Add("x-ms-invocation-id", invocationId);
+            try
+            {
+                http = await client.SendAsync(message);
+                break;
+            }
+            catch (HttpRequestException ex) when (ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } && attempt < 500)
+            {
+                await Task.Delay(10);
+            }
+        }
+
         var invocation = (await Stream.ReceiveAsync(StreamingMessage.ContentOneofCase.InvocationResponse, Timeout, m => m.InvocationResponse.InvocationId == invocationId)).InvocationResponse;
         return (http, invocation);
     }
