@@ -27,13 +27,6 @@ public static class AzureBlobStoreFactory
 
     private const string DevelopmentAccount = "devstoreaccount1";
 
-    /// <summary>True for the URIs this factory understands (so a resolver can route https:// here).</summary>
-    public static bool CanOpen(Uri root)
-    {
-        ArgumentNullException.ThrowIfNull(root);
-        return root.Scheme == Scheme || root.Scheme == Uri.UriSchemeHttps || (root.Scheme == Uri.UriSchemeHttp && IsPathStyle(root));
-    }
-
     /// <param name="credential">The token credential for identity-based access; <see cref="DefaultAzureCredential"/> when null.</param>
     public static AzureBlobObjectStore Create(Uri root, Func<string, string?> getSetting, TokenCredential? credential = null, BlobClientOptions? options = null)
     {

@@ -31,9 +31,6 @@ public sealed partial class AzureModelHost : IHostedService, IAsyncDisposable
         _ready = new Lazy<Task<AzureModels>>(() => Task.Run(BuildAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    /// <summary>The environment settings are read from (the process environment with Azure defaults).</summary>
-    internal IEnvironment Environment => _environment;
-
     /// <summary>The models, protocol handler and scorer; throws the start-up error when configuration is wrong.</summary>
     public Task<AzureModels> ReadyAsync(CancellationToken cancellationToken) => _ready.Value.WaitAsync(cancellationToken);
 
