@@ -1,11 +1,10 @@
-// Entry point of the Azure Functions custom handler. `serverless-azure layout <appDir> [modelsDir]` writes
-// host.json and the function folders instead of serving.
+// Entry point of the Azure Functions app (.NET isolated worker with ASP.NET Core integration). The Functions
+// host starts this process and drives it over gRPC; HTTP requests reach it through the worker's own Kestrel.
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
 using Serverless.Azure.Hosting;
-using Serverless.Azure.Packaging;
 
-if (args.Length > 0 && args[0] == "layout")
-{
-    return FunctionAppLayout.RunCommand(args[1..], Console.Out, Console.Error);
-}
-
-return await AzureHandlerHost.RunAsync(CancellationToken.None).ConfigureAwait(false);
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+builder.Services.AddServerlessAzure(AzureEnvironment.System);
+await builder.Build().RunAsync().ConfigureAwait(false);

@@ -1,6 +1,7 @@
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage.Blobs;
 using Serverless.Core.Errors;
-using Serverless.Storage.AzureBlob.Auth;
-using Serverless.Storage.AzureBlob.Configuration;
 
 namespace Serverless.Storage.AzureBlob;
 
@@ -8,9 +9,9 @@ namespace Serverless.Storage.AzureBlob;
 /// Builds an <see cref="AzureBlobObjectStore"/> from a model-store URI and the app settings. Accepted roots:
 /// <c>azblob://container/prefix</c> (the account comes from the settings),
 /// <c>https://account.blob.core.windows.net/container/prefix[?sas]</c>, and Azurite's path style
-/// <c>http://127.0.0.1:10000/devstoreaccount1/container/prefix</c>. Credentials are tried in this order:
-/// the <c>AzureWebJobsStorage</c> connection string's AccountKey (for the same account), a SAS (in the URI
-/// or the connection string), then the managed identity (IDENTITY_ENDPOINT and IDENTITY_HEADER).
+/// <c>http://127.0.0.1:10000/devstoreaccount1/container/prefix</c>. The credential, in this order: a SAS in the
+/// URI; the <c>AzureWebJobsStorage</c> connection string when it names the same account (Azurite, development,
+/// key-based apps); otherwise <see cref="DefaultAzureCredential"/>, which is the managed identity on Azure.
 /// </summary>
 public static class AzureBlobStoreFactory
 {
@@ -24,112 +25,91 @@ public static class AzureBlobStoreFactory
     public const string BlobServiceUriSetting = "AzureWebJobsStorage__blobServiceUri";
     public const string ClientIdSetting = "AzureWebJobsStorage__clientId";
 
-    private static readonly Lazy<HttpClient> SharedHttp = new(() => AzureBlobClient.CreateHttpClient());
+    private const string DevelopmentAccount = "devstoreaccount1";
 
-    /// <summary>True for the URIs this factory understands (so a resolver can route https:// here).</summary>
-    public static bool CanOpen(Uri root)
-    {
-        ArgumentNullException.ThrowIfNull(root);
-        return root.Scheme == Scheme || root.Scheme == Uri.UriSchemeHttps || (root.Scheme == Uri.UriSchemeHttp && StorageConnectionString.IsPathStyle(root));
-    }
-
-    public static AzureBlobObjectStore Create(Uri root, Func<string, string?> getSetting, HttpClient? httpClient = null, AzureBlobClientOptions? options = null)
+    /// <param name="credential">The token credential for identity-based access; <see cref="DefaultAzureCredential"/> when null.</param>
+    public static AzureBlobObjectStore Create(Uri root, Func<string, string?> getSetting, TokenCredential? credential = null, BlobClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(root);
         ArgumentNullException.ThrowIfNull(getSetting);
-        var http = httpClient ?? SharedHttp.Value;
-        var connection = ParseConnection(getSetting(ConnectionSetting));
         var publicRoot = root.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        var connection = getSetting(ConnectionSetting) is { } text && text.Contains('=', StringComparison.Ordinal) ? text : null;
 
-        Uri endpoint;
-        string account;
-        string container;
-        string prefix;
-        string? sas = null;
         if (root.Scheme == Scheme)
         {
-            container = root.Host;
-            prefix = Uri.UnescapeDataString(root.AbsolutePath).Trim('/');
-            (endpoint, account) = AccountForAzblob(root, connection, getSetting);
-        }
-        else if (root.Scheme == Uri.UriSchemeHttps || root.Scheme == Uri.UriSchemeHttp)
-        {
-            var segments = Uri.UnescapeDataString(root.AbsolutePath).Trim('/').Split('/', 2 + (StorageConnectionString.IsPathStyle(root) ? 1 : 0));
-            var skip = StorageConnectionString.IsPathStyle(root) ? 1 : 0;
-            account = StorageConnectionString.AccountFromEndpoint(root) ?? throw Invalid(publicRoot, "it names no storage account");
-            endpoint = new Uri(root.GetLeftPart(UriPartial.Authority) + "/" + (skip == 1 ? account + "/" : ""));
-            container = segments.Length > skip ? segments[skip] : "";
-            prefix = segments.Length > skip + 1 ? segments[skip + 1].Trim('/') : "";
-            if (root.Query.Contains("sig=", StringComparison.Ordinal))
+            var container = root.Host;
+            var prefix = Uri.UnescapeDataString(root.AbsolutePath).Trim('/');
+            if (container.Length == 0)
             {
-                sas = root.Query.TrimStart('?');
+                throw Invalid(publicRoot, "it names no container");
             }
+
+            var service = connection is not null ? new BlobServiceClient(connection, options)
+                : ServiceUri(root, getSetting) is { } serviceUri ? new BlobServiceClient(serviceUri, credential ?? DefaultCredential(getSetting(ClientIdSetting)), options)
+                : throw Invalid(publicRoot, $"azblob:// takes its account from the settings, and none of {ConnectionSetting}, {AccountNameSetting} or {BlobServiceUriSetting} is set");
+            return new AzureBlobObjectStore(service.GetBlobContainerClient(container), prefix, publicRoot);
         }
-        else
+
+        if (root.Scheme != Uri.UriSchemeHttps && !(root.Scheme == Uri.UriSchemeHttp && IsPathStyle(root)))
         {
             throw Invalid(publicRoot, $"the scheme '{root.Scheme}' is not Azure Blob Storage");
         }
 
-        if (container.Length == 0)
+        var pathStyle = IsPathStyle(root);
+        var segments = Uri.UnescapeDataString(root.AbsolutePath).Trim('/').Split('/', pathStyle ? 3 : 2);
+        var skip = pathStyle ? 1 : 0;
+        var account = pathStyle ? segments[0] : root.Host.Split('.')[0];
+        var containerName = segments.Length > skip ? segments[skip] : "";
+        var blobPrefix = segments.Length > skip + 1 ? segments[skip + 1].Trim('/') : "";
+        if (containerName.Length == 0 || account.Length == 0)
         {
             throw Invalid(publicRoot, "it names no container");
         }
 
-        var authorizer = ChooseCredential(account, connection, sas, http, getSetting)
-            ?? throw new InferenceException(ErrorCode.StorageUnavailable,
-                $"No credentials for storage account '{account}' (model store {publicRoot}). Set {ConnectionSetting} to a connection string with its AccountKey, append a SAS token to the store URL, or enable the function app's managed identity.");
-        var client = new AzureBlobClient(endpoint, account, authorizer, http, options);
-        return new AzureBlobObjectStore(client, container, prefix, publicRoot);
+        var containerUri = new Uri(root.GetLeftPart(UriPartial.Authority) + "/" + (pathStyle ? account + "/" : "") + Uri.EscapeDataString(containerName));
+        BlobContainerClient client;
+        if (root.Query.Contains("sig=", StringComparison.Ordinal))
+        {
+            client = new BlobContainerClient(new Uri(containerUri + root.Query), options);
+        }
+        else if (connection is not null && string.Equals(new BlobServiceClient(connection).AccountName, account, StringComparison.OrdinalIgnoreCase))
+        {
+            client = new BlobServiceClient(connection, options).GetBlobContainerClient(containerName);
+        }
+        else
+        {
+            client = new BlobContainerClient(containerUri, credential ?? DefaultCredential(getSetting(ClientIdSetting)), options);
+        }
+
+        return new AzureBlobObjectStore(client, blobPrefix, publicRoot);
     }
 
-    private static (Uri Endpoint, string Account) AccountForAzblob(Uri root, StorageConnectionString? connection, Func<string, string?> getSetting)
+    /// <summary>Azurite and other emulators address accounts by path (http://127.0.0.1:10000/account/...), Azure by host.</summary>
+    public static bool IsPathStyle(Uri uri)
     {
-        if (connection is not null)
-        {
-            return (connection.BlobEndpoint, connection.AccountName);
-        }
-
-        if (getSetting(BlobServiceUriSetting) is { Length: > 0 } serviceUri && Uri.TryCreate(serviceUri, UriKind.Absolute, out var parsed)
-            && StorageConnectionString.AccountFromEndpoint(parsed) is { } fromUri)
-        {
-            return (StorageConnectionString.WithTrailingSlash(parsed), fromUri);
-        }
-
-        if (getSetting(AccountNameSetting) is { Length: > 0 } accountName)
-        {
-            return (new Uri($"https://{accountName}.blob.core.windows.net/"), accountName);
-        }
-
-        throw Invalid(root.AbsoluteUri, $"azblob:// takes its account from the settings, and none of {ConnectionSetting}, {AccountNameSetting} or {BlobServiceUriSetting} is set");
+        ArgumentNullException.ThrowIfNull(uri);
+        return uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 || uri.IsLoopback || uri.AbsolutePath.StartsWith("/" + DevelopmentAccount, StringComparison.Ordinal);
     }
 
-    private static IBlobRequestAuthorizer? ChooseCredential(string account, StorageConnectionString? connection, string? sasFromUri, HttpClient http, Func<string, string?> getSetting)
+    private static Uri? ServiceUri(Uri root, Func<string, string?> getSetting)
     {
-        var sameAccount = connection is not null && string.Equals(connection.AccountName, account, StringComparison.OrdinalIgnoreCase);
-        if (sameAccount && connection!.AccountKey is { } key)
+        if (getSetting(BlobServiceUriSetting) is { Length: > 0 } text)
         {
-            return new SharedKeyAuthorizer(account, key);
+            return Uri.TryCreate(text, UriKind.Absolute, out var parsed) ? parsed : throw Invalid(root.AbsoluteUri, $"{BlobServiceUriSetting}='{text}' is not an absolute URL");
         }
 
-        if (sasFromUri is not null)
-        {
-            return new SasAuthorizer(sasFromUri);
-        }
-
-        if (sameAccount && connection!.SharedAccessSignature is { } sas)
-        {
-            return new SasAuthorizer(sas);
-        }
-
-        return ManagedIdentityTokenSource.FromEnvironment(http, getSetting, getSetting(ClientIdSetting)) is { } source
-            ? new BearerTokenAuthorizer(source)
-            : null;
+        return getSetting(AccountNameSetting) is { Length: > 0 } accountName ? new Uri($"https://{accountName}.blob.core.windows.net/") : null;
     }
 
-    // Identity-based connections leave AzureWebJobsStorage unset or set it to something without '='.
-    private static StorageConnectionString? ParseConnection(string? value) =>
-        string.IsNullOrWhiteSpace(value) || !value.Contains('=', StringComparison.Ordinal) ? null : StorageConnectionString.Parse(value);
+    // One credential per client id: it caches its tokens, so every store of the process shares them.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, TokenCredential> Credentials = new(StringComparer.Ordinal);
+
+    private static TokenCredential DefaultCredential(string? clientId) =>
+        Credentials.GetOrAdd(clientId ?? string.Empty, id => new DefaultAzureCredential(new DefaultAzureCredentialOptions
+        {
+            ManagedIdentityClientId = id.Length == 0 ? null : id,
+        }));
 
     private static InferenceException Invalid(string root, string why) =>
-        new(ErrorCode.StorageUnavailable, $"The Azure Blob model store '{root}' is not usable: {why}. Use azblob://<container>/<prefix> with {ConnectionSetting} set, or https://<account>.blob.core.windows.net/<container>/<prefix>.");
+        new(ErrorCode.StorageUnavailable, $"The Azure Blob model store '{root}' is not usable: {why}. Use azblob://<container>/<prefix> with {ConnectionSetting} (or {AccountNameSetting}) set, or https://<account>.blob.core.windows.net/<container>/<prefix>.");
 }

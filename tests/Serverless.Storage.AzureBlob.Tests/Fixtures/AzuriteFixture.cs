@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Serverless.Storage.AzureBlob;
-using Serverless.Storage.AzureBlob.Auth;
-using Serverless.Storage.AzureBlob.Configuration;
+using Azure.Storage.Blobs;
 using Serverless.Tests.Shared;
 
 namespace Serverless.Tests.Azurite;
@@ -12,8 +10,9 @@ namespace Serverless.Tests.Azurite;
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {
-    public const string Account = StorageConnectionString.DevelopmentAccountName;
-    public const string Key = StorageConnectionString.DevelopmentAccountKey;
+    // Azurite's well-known development account (published in its README; not a secret).
+    public const string Account = "devstoreaccount1";
+    public const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private Process? _process;
     private string? _workspace;
@@ -27,8 +26,16 @@ public sealed class AzuriteFixture : IAsyncLifetime
     /// <summary>A connection string as the Functions host would see it in AzureWebJobsStorage.</summary>
     public string ConnectionString => $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint={BlobEndpoint}";
 
-    public AzureBlobClient CreateClient(AzureBlobClientOptions? options = null) =>
-        new(BlobEndpoint, Account, new SharedKeyAuthorizer(Account, Key), options: options);
+    /// <summary>An Azure SDK client for the emulator, authorized with the development account's key.</summary>
+    public BlobServiceClient CreateClient() => new(ConnectionString);
+
+    /// <summary>A new empty container no other test uses.</summary>
+    public async Task<BlobContainerClient> CreateContainerAsync(string hint)
+    {
+        var container = CreateClient().GetBlobContainerClient(NewContainer(hint));
+        await container.CreateIfNotExistsAsync();
+        return container;
+    }
 
     /// <summary>A container name no other test uses.</summary>
     public static string NewContainer(string hint) => $"{hint}-{Guid.NewGuid():N}"[..Math.Min(63, hint.Length + 33)];
@@ -49,7 +56,9 @@ public sealed class AzuriteFixture : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { main, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _workspace, "--silent", "--disableTelemetry" })
+        // --skipApiVersionCheck: the Azure SDK sends a newer x-ms-version than this Azurite knows, for the same
+        // operations; Azure's own SDK tests run Azurite this way.
+        foreach (var arg in new[] { main, "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", _workspace, "--silent", "--disableTelemetry", "--skipApiVersionCheck" })
         {
             start.ArgumentList.Add(arg);
         }
