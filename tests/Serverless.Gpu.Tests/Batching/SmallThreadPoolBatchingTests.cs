@@ -6,9 +6,9 @@ namespace Serverless.Gpu.Tests.Batching;
 
 /// <summary>
 /// Batching on a small thread pool, in a server process of its own: DOTNET_PROCESSOR_COUNT=2 gives it the
-/// thread pool of a 2-core machine (2 threads before the pool adds more). Every request holds a pool thread
-/// while its batch runs; a leader that also held one for the whole batching delay, waiting on an event the
-/// pool does not see, starved the requests still arriving, and 16 concurrent requests ran as (nearly) 16 runs.
+/// thread pool of a 2-core machine (2 threads before the pool adds more). The batcher's leader waits for the
+/// delay and for a run slot without holding a thread, and callers block on a task, which the pool makes up
+/// for; 16 concurrent requests must then share a few runs, not run one by one.
 /// </summary>
 public sealed class SmallThreadPoolBatchingTests
 {
@@ -47,6 +47,6 @@ public sealed class SmallThreadPoolBatchingTests
         Assert.All(answers, a => Assert.Equal(200, a.Result.Status));
         Assert.Equal(Requests, stats.GetProperty("inference_count").GetInt64());
         var runs = stats.GetProperty("execution_count").GetInt64();
-        Assert.True(runs <= 4, $"{Requests} concurrent requests ran as {runs} runs (largest batch {stats.GetProperty("largest_batch").GetInt32()}); a batching delay of 100 ms should join them into a few.");
+        Assert.True(runs <= 6, $"{Requests} concurrent requests ran as {runs} runs (largest batch {stats.GetProperty("largest_batch").GetInt32()}); a batching delay of 100 ms should join them into a few.");
     }
 }

@@ -78,11 +78,11 @@ public sealed class GpuServiceTests(MixedModelsFixture fixture)
     public void GpuTask_RequiresCudaAndChecksReadinessInTheContainer()
     {
         var container = fixture.Synth.OfType("AWS::ECS::TaskDefinition").Single().Properties.GetProperty("ContainerDefinitions")[0];
-        var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value").GetString());
+        var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
         var check = container.GetProperty("HealthCheck");
         var command = check.GetProperty("Command").EnumerateArray().Select(c => c.GetString()!).ToArray();
 
-        Assert.Equal("true", env["GPU_REQUIRED"]);
+        Assert.Equal("true", env["GPU_REQUIRED"].GetString());
         Assert.Equal(["CMD", "/bin/bash", "-c"], command[..3]);
         Assert.Contains("/dev/tcp/127.0.0.1/8080", command[3]);
         Assert.Contains("GET /v2/health/ready HTTP/1.1", command[3]);
