@@ -82,10 +82,14 @@ fi
 STORE="${MODEL_STORE_DIR:-$ROOT/.cache/store}"
 [ -f "$STORE/text-detection/1/model.onnx" ] || { say "no $STORE/text-detection/1/model.onnx: run ./build.sh setup or carry .cache/store/text-detection"; exit 1; }
 
+# fp32 (version 1) is what a GPU serves; it is made the default here so that the stats endpoint counts its runs.
+mkdir -p "$WORK/models/text-detection"
+sed 's/"defaultVersion": *"[0-9]*"/"defaultVersion": "1"/' models/text-detection/model.json >"$WORK/models/text-detection/model.json"
+
 # start_server NAME ENV...: serverless-gpu on 127.0.0.1:$PORT; returns 1 (with its stderr in $WORK/NAME.err) when it exits first.
 start_server() {
   local name="$1"; shift
-  env MODEL_STORE="file://$STORE" SERVERLESS_MODELS_DIR="$ROOT/models" MODEL_CACHE_DIR="$WORK/cache" MODEL_NAMES=text-detection \
+  env MODEL_STORE="file://$STORE" SERVERLESS_MODELS_DIR="$WORK/models" MODEL_CACHE_DIR="$WORK/cache" MODEL_NAMES=text-detection \
       SERVERLESS_ORT_LIBRARY="$ORT_DIR/libonnxruntime.so" GPU_MAX_QUEUE=1024 "$@" \
       dotnet exec "$APP_DIR/serverless-gpu.dll" --urls "http://127.0.0.1:$PORT" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   SERVER_PID=$!
@@ -116,7 +120,7 @@ if start_server cuda GPU_REQUIRED=true; then
   done
   stop_server
 else
-  NOTES+=("The CUDA server (GPU_REQUIRED=true) stopped at start-up: $(grep -v '^$' "$WORK/cuda.err" | tail -3 | tr '\n' ' ')")
+  NOTES+=("The CUDA server (GPU_REQUIRED=true) stopped at start-up: $(grep -E 'could not start|^exit code' "$WORK/cuda.err" | tr '\n' ' ')")
 fi
 
 # --- CPU, same binary, same natives ---------------------------------------------------------------------------------
@@ -126,7 +130,7 @@ if start_server cpu GPU_PREFER_CUDA=false; then
   CPU_LATENCY="$(load --requests "$CPU_REQUESTS" --warmup 3 --concurrency 1)"
   stop_server
 else
-  NOTES+=("The CPU server stopped at start-up: $(tail -3 "$WORK/cpu.err" | tr '\n' ' ')")
+  NOTES+=("The CPU server stopped at start-up: $(grep -E 'could not start|^exit code' "$WORK/cpu.err" | tr '\n' ' ')")
 fi
 
 # --- the dated table --------------------------------------------------------------------------------------------------
