@@ -60,13 +60,22 @@ public sealed partial class GpuServer : IAsyncDisposable
 
     public bool IsDraining => _drain.IsDraining;
 
+    /// <summary>The execution provider this server's sessions get, found at start-up by <see cref="CudaProbe"/>.</summary>
+    public string ExecutionProvider { get; private init; } = OnnxSessionBuilderNames.Cpu;
+
     /// <summary>Fires when the host begins to stop (SIGTERM, <see cref="StopAsync"/>).</summary>
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
 
-    /// <summary>Builds the model services, starts listening and preloads MODEL_PRELOAD models (failures stay FAILED and are retried by requests).</summary>
+    /// <summary>
+    /// Finds the execution provider (fatal without CUDA when <see cref="GpuServerOptions.RequireCuda"/>), builds the
+    /// model services, starts listening and preloads MODEL_PRELOAD models (failures stay FAILED and are retried by requests).
+    /// </summary>
     public static async Task<GpuServer> StartAsync(GpuServerOptions options, ILoggerProvider? extraLogs = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var (provider, fallbackReason) = options.PreferCuda
+            ? CudaProbe.Run(options.SessionFactory, options.PreferCuda && options.RequireCuda)
+            : (OnnxSessionBuilderNames.Cpu, null);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "serverless-gpu" });
         builder.WebHost.UseUrls(options.Urls).ConfigureKestrel(kestrel =>
         {
@@ -89,7 +98,7 @@ public sealed partial class GpuServer : IAsyncDisposable
         ModelServices? services = null;
         try
         {
-            var factory = new ExecutionProviderFactory(options.SessionFactory, logger);
+            var factory = new ExecutionProviderFactory(options.SessionFactory, logger, options.PreferCuda && options.RequireCuda);
             var resolver = S3ObjectStore.Register(new ObjectStoreResolver(Directory.GetCurrentDirectory()));
             services = await ModelServices.CreateAsync(options.Settings, factory, resolver,
                 new ModelServicesOptions { SessionSettings = SessionSettings.Default with { PreferCuda = options.PreferCuda }, Logger = logger }, cancellationToken).ConfigureAwait(false);
@@ -105,7 +114,7 @@ public sealed partial class GpuServer : IAsyncDisposable
 
             var drain = app.Services.GetRequiredService<DrainState>();
             var protocol = new KestrelProtocolAdapter(handler);
-            var stats = new ModelStatsEndpoint(protocol, repository, batching, options.PreferCuda);
+            var stats = new ModelStatsEndpoint(protocol, repository, batching, options.PreferCuda, options.PreferCuda && options.RequireCuda, provider);
             MapEndpoints(app, protocol, stats, drain, metrics);
             if (options.OtlpEndpoint is not null)
             {
@@ -115,8 +124,11 @@ public sealed partial class GpuServer : IAsyncDisposable
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Urls.Split(';')[0];
-            var server = new GpuServer(app, services, repository, metrics, meterProvider, drain, new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "localhost", StringComparison.Ordinal)));
-            LogListening(logger, string.Join(", ", repository.Manifests.Select(m => m.Name)), bound, options.PreferCuda);
+            var server = new GpuServer(app, services, repository, metrics, meterProvider, drain, new Uri(bound.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "localhost", StringComparison.Ordinal)))
+            {
+                ExecutionProvider = provider,
+            };
+            LogListening(logger, string.Join(", ", repository.Manifests.Select(m => m.Name)), bound, provider, fallbackReason ?? "none");
             foreach (var name in preload)
             {
                 try

@@ -21,7 +21,8 @@ namespace Serverless.Gpu;
 /// <item><term>GPU_CONCURRENT_RUNS</term><description>Runs per model at once (default 1: one GPU, one stream).</description></item>
 /// <item><term>GPU_DRAIN_SECONDS</term><description>After SIGTERM, how long readiness answers 503 before the listener closes (default 2).</description></item>
 /// <item><term>GPU_SHUTDOWN_SECONDS</term><description>Longest shutdown, drain included, for in-flight requests to finish (default 25, inside ECS's 30 s stop timeout).</description></item>
-/// <item><term>GPU_PREFER_CUDA</term><description>true (default) or false; false runs on CPU without the fallback warning.</description></item>
+/// <item><term>GPU_PREFER_CUDA</term><description>true (default) or false; false runs on CPU on purpose, without the fallback warning.</description></item>
+/// <item><term>GPU_REQUIRED</term><description>true (the default when CUDA is preferred; the image sets it too): failing to add the CUDA provider stops the server at start-up with ONNX Runtime's reason. false allows the CPU fallback, with one warning.</description></item>
 /// <item><term>OTEL_EXPORTER_OTLP_ENDPOINT</term><description>When set, metrics are exported with OTLP (the exporter also reads the other OTEL_* variables).</description></item>
 /// </list>
 /// </summary>
@@ -46,6 +47,9 @@ public sealed record GpuServerOptions
 
     public bool PreferCuda { get; init; } = true;
 
+    /// <summary>When CUDA is preferred, whether running without it is fatal (true) or a logged CPU fallback (false).</summary>
+    public bool RequireCuda { get; init; } = true;
+
     public string? OtlpEndpoint { get; init; }
 
     /// <summary>Creates sessions; the real ONNX Runtime binding unless a test wraps it.</summary>
@@ -57,6 +61,14 @@ public sealed record GpuServerOptions
         ArgumentNullException.ThrowIfNull(args);
         var settings = ServerlessSettings.FromEnvironment(environment);
         var defaults = new DynamicBatchingOptions();
+        var preferCuda = Boolean(environment, "GPU_PREFER_CUDA") ?? true;
+        var requireCuda = Boolean(environment, "GPU_REQUIRED") ?? preferCuda;
+        if (requireCuda && !preferCuda)
+        {
+            throw Invalid("GPU_REQUIRED", "true",
+                "false while GPU_PREFER_CUDA=false: a server told to run on CPU cannot require the GPU (unset one of them)");
+        }
+
         return new GpuServerOptions
         {
             Settings = settings,
@@ -71,7 +83,8 @@ public sealed record GpuServerOptions
             },
             DrainDelay = TimeSpan.FromSeconds(Integer(environment, "GPU_DRAIN_SECONDS", 0, 600) ?? 2),
             ShutdownTimeout = TimeSpan.FromSeconds(Integer(environment, "GPU_SHUTDOWN_SECONDS", 1, 3600) ?? 25),
-            PreferCuda = Boolean(environment, "GPU_PREFER_CUDA") ?? true,
+            PreferCuda = preferCuda,
+            RequireCuda = requireCuda,
             OtlpEndpoint = Text(environment, "OTEL_EXPORTER_OTLP_ENDPOINT"),
         };
     }

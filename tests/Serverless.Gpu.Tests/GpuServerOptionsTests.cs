@@ -16,7 +16,32 @@ public sealed class GpuServerOptionsTests
         Assert.Null(options.Batching.MaxBatchSize);
         Assert.Equal(256, options.Batching.MaxQueuedRequests);
         Assert.True(options.PreferCuda);
+        Assert.True(options.RequireCuda);
         Assert.Null(options.OtlpEndpoint);
+    }
+
+    [Theory]
+    [InlineData(null, null, true, true)]
+    [InlineData("false", null, true, false)]
+    [InlineData("true", null, true, true)]
+    [InlineData(null, "false", false, false)]
+    [InlineData("false", "false", false, false)]
+    public void FromEnvironment_RequiresCudaUnlessTheCpuFallbackOrCpuIsAskedFor(string? required, string? preferCuda, bool expectPrefer, bool expectRequire)
+    {
+        var env = new Env();
+        if (required is not null)
+        {
+            env["GPU_REQUIRED"] = required;
+        }
+
+        if (preferCuda is not null)
+        {
+            env["GPU_PREFER_CUDA"] = preferCuda;
+        }
+
+        var options = GpuServerOptions.FromEnvironment(env, []);
+
+        Assert.Equal((expectPrefer, expectRequire), (options.PreferCuda, options.RequireCuda));
     }
 
     [Fact]
@@ -51,6 +76,7 @@ public sealed class GpuServerOptionsTests
     [InlineData("GPU_BATCH_DELAY_MS", "-1")]
     [InlineData("PORT", "http")]
     [InlineData("GPU_PREFER_CUDA", "maybe")]
+    [InlineData("GPU_REQUIRED", "yes")]
     [InlineData("MODEL_NAMES", "Text Detection")]
     public void FromEnvironment_WithInvalidValue_NamesTheVariableAndWhatIsAccepted(string variable, string value)
     {

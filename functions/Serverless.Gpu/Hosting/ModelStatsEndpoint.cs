@@ -10,12 +10,15 @@ namespace Serverless.Gpu.Hosting;
 
 /// <summary>
 /// What the GPU server adds to the protocol's metadata, without changing the core handler:
-/// <c>GET /v2</c> gains <c>"execution_providers"</c> (model name to the provider its loaded session runs on)
+/// <c>GET /v2</c> gains <c>"execution_provider"</c> (what this server's sessions get, found at start-up),
+/// <c>"gpu_required"</c>, <c>"execution_providers"</c> (every served model to the provider its session runs on, or
+/// will run on once loaded)
 /// and the <c>"statistics"</c> extension, and <c>GET /v2/models/{model}/stats</c> (the shape of Triton's
 /// statistics extension, simplified) reports per model its state, execution provider, why CUDA was not used,
 /// the batching settings and the batcher's counters. Neither endpoint loads a model.
 /// </summary>
-internal sealed class ModelStatsEndpoint(KestrelProtocolAdapter protocol, BatchingModelRepository repository, DynamicBatchingOptions batching, bool preferCuda)
+internal sealed class ModelStatsEndpoint(
+    KestrelProtocolAdapter protocol, BatchingModelRepository repository, DynamicBatchingOptions batching, bool preferCuda, bool requireCuda, string serverProvider)
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
 
@@ -33,12 +36,11 @@ internal sealed class ModelStatsEndpoint(KestrelProtocolAdapter protocol, Batchi
             var providers = new JsonObject();
             foreach (var manifest in repository.Manifests)
             {
-                if (LoadedBatcher(manifest.Name) is { } batcher)
-                {
-                    providers[manifest.Name] = batcher.ExecutionProvider;
-                }
+                providers[manifest.Name] = LoadedBatcher(manifest.Name)?.ExecutionProvider ?? serverProvider;
             }
 
+            metadata["execution_provider"] = serverProvider;
+            metadata["gpu_required"] = requireCuda;
             metadata["execution_providers"] = providers;
             response.Clear();
             using (var writer = new Utf8JsonWriter(response.Body, WriterOptions))
@@ -85,9 +87,11 @@ internal sealed class ModelStatsEndpoint(KestrelProtocolAdapter protocol, Batchi
         json.WriteString("version", status.Version);
         json.WriteString("state", status.StateText);
         json.WriteString("requested_execution_provider", preferCuda ? OnnxSessionBuilderNames.Cuda : OnnxSessionBuilderNames.Cpu);
+        json.WriteBoolean("gpu_required", requireCuda);
         if (batcher is null)
         {
-            json.WriteNull("execution_provider");
+            // Not loaded: the provider its load will get, as the start-up probe found.
+            json.WriteString("execution_provider", serverProvider);
             json.WriteNull("fallback_reason");
         }
         else

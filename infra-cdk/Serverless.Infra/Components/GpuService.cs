@@ -1,5 +1,6 @@
 using Amazon.CDK;
 using Amazon.CDK.AWS.AutoScaling;
+using Amazon.CDK.AWS.CloudWatch;
 using Amazon.CDK.AWS.EC2;
 using Amazon.CDK.AWS.Ecr.Assets;
 using Amazon.CDK.AWS.ECS;
@@ -18,12 +19,17 @@ namespace Serverless.Infra.Components;
 /// The GPU service for heavy models: a two-AZ VPC, an ECS cluster on EC2 GPU instances (ECS GPU-optimized
 /// Amazon Linux 2 AMI) scaled by a capacity provider, one task per instance reserving one GPU, and an
 /// internal ALB that the HTTP API reaches through a VPC link. Tasks scale on requests per target, between
-/// the configured min (0 allowed) and max.
+/// the configured min (0 allowed) and max. The container requires CUDA (GPU_REQUIRED=true): a task that cannot
+/// add the CUDA provider exits at start-up, which the container health check, the unhealthy-target alarm and
+/// the CUDA-unavailable alarm (a metric filter on the server's fatal line) all report.
 /// </summary>
 internal sealed class GpuService : Construct
 {
     public const int ContainerPort = 8080;
     public const string HealthCheckPath = "/v2/health/ready";
+
+    /// <summary>Words of the line the server writes to stderr when GPU_REQUIRED=true and CUDA cannot be added.</summary>
+    public static readonly string[] CudaUnavailableTerms = ["GPU_REQUIRED=true", "could not add the CUDA execution provider"];
 
     /// <summary>Requests per task per minute that target tracking aims for.</summary>
     public const int RequestsPerTarget = 600;
@@ -91,6 +97,7 @@ internal sealed class GpuService : Construct
             // The default context is the repository root: keep build outputs, caches and the CDK output out of it.
             Exclude = ["**/bin", "**/obj", "node_modules", ".cache", ".git", "artifacts", "**/cdk.out", "infra-cdk", "bench", "tests"],
         });
+        var logs = new LogGroup(this, "Logs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY });
         task.AddContainer("Server", new ContainerDefinitionOptions
         {
             Image = ContainerImage.FromDockerImageAsset(image),
@@ -105,12 +112,43 @@ internal sealed class GpuService : Construct
                 ["MODEL_CACHE_DIR"] = "/var/cache/models",
                 ["PORT"] = ContainerPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["SERVERLESS_STAGE"] = settings.Stage,
+                // Also the image's default; set here so that the task definition shows the contract.
+                ["GPU_REQUIRED"] = "true",
             },
-            Logging = LogDrivers.AwsLogs(new AwsLogDriverProps
+            // The image has bash but no curl: readiness over /dev/tcp. A server that exits at start-up (no CUDA)
+            // never passes it, and ECS replaces the task.
+            HealthCheck = new Amazon.CDK.AWS.ECS.HealthCheck
             {
-                StreamPrefix = "gpu",
-                LogGroup = new LogGroup(this, "Logs", new LogGroupProps { Retention = RetentionDays.ONE_MONTH, RemovalPolicy = RemovalPolicy.DESTROY }),
-            }),
+                Command =
+                [
+                    "CMD", "/bin/bash", "-c",
+                    $"exec 3<>/dev/tcp/127.0.0.1/{ContainerPort} && printf 'GET {HealthCheckPath} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3 && head -n 1 <&3 | grep -q ' 200 '",
+                ],
+                Interval = Duration.Seconds(15),
+                Timeout = Duration.Seconds(5),
+                Retries = 3,
+                StartPeriod = Duration.Seconds(120),
+            },
+            Logging = LogDrivers.AwsLogs(new AwsLogDriverProps { StreamPrefix = "gpu", LogGroup = logs }),
+        });
+        var cudaUnavailable = new MetricFilter(this, "CudaUnavailableFilter", new MetricFilterProps
+        {
+            LogGroup = logs,
+            FilterPattern = FilterPattern.AllTerms(CudaUnavailableTerms),
+            MetricNamespace = "Serverless/Gpu",
+            MetricName = "CudaUnavailable",
+            MetricValue = "1",
+        });
+        CudaUnavailableAlarm = new Alarm(this, "CudaUnavailable", new AlarmProps
+        {
+            AlarmName = $"serverless-{settings.Stage}-gpu-cuda-unavailable",
+            AlarmDescription = "A GPU task stopped at start-up because ONNX Runtime could not add the CUDA execution provider (GPU_REQUIRED=true). " +
+                               "Its log line names the missing library; check the image's CUDA/cuDNN majors and the host driver (docs/gpu.md).",
+            Metric = cudaUnavailable.Metric(new MetricOptions { Statistic = "Sum", Period = Duration.Minutes(1) }),
+            Threshold = 1,
+            EvaluationPeriods = 1,
+            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            TreatMissingData = TreatMissingData.NOT_BREACHING,
         });
         foreach (var model in models)
         {
@@ -147,6 +185,17 @@ internal sealed class GpuService : Construct
                 Interval = Duration.Seconds(15),
                 HealthyThresholdCount = 2,
             },
+        });
+
+        UnhealthyTargetsAlarm = new Alarm(this, "UnhealthyTargets", new AlarmProps
+        {
+            AlarmName = $"serverless-{settings.Stage}-gpu-unhealthy-targets",
+            AlarmDescription = $"A GPU task has failed the load balancer's {HealthCheckPath} check for 3 minutes.",
+            Metric = TargetGroup.Metrics.UnhealthyHostCount(new MetricOptions { Statistic = "Maximum", Period = Duration.Minutes(1) }),
+            Threshold = 1,
+            EvaluationPeriods = 3,
+            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            TreatMissingData = TreatMissingData.NOT_BREACHING,
         });
 
         var scaling = Service.AutoScaleTaskCount(new Amazon.CDK.AWS.ApplicationAutoScaling.EnableScalingProps
@@ -206,6 +255,10 @@ internal sealed class GpuService : Construct
     public ApplicationTargetGroup TargetGroup { get; }
 
     public SecurityGroup VpcLinkSecurityGroup { get; }
+
+    public Alarm CudaUnavailableAlarm { get; }
+
+    public Alarm UnhealthyTargetsAlarm { get; }
 
     // The instance-role actions the ECS agent needs (AWS's "Amazon ECS container instance IAM role"),
     // spelled out instead of CDK's ecs:Submit* and scoped to this cluster where the action allows it.

@@ -32,17 +32,21 @@ public sealed class GpuServerEndpointTests
     }
 
     [Fact]
-    public async Task Stats_ForAModelNotLoadedYet_ReportNoProviderAndDoNotLoadIt()
+    public async Task Stats_ForAModelNotLoadedYet_ReportTheProvidersItWillGetAndDoNotLoadIt()
     {
         await using var host = await GpuTestServer.StartAsync();
 
         var stats = await DynamicBatchingEndToEndTests.StatsAsync(host, "voice-activity");
+        var metadata = JsonDocument.Parse(await host.Client.GetStringAsync("/v2")).RootElement;
 
         Assert.Equal("UNAVAILABLE", stats.GetProperty("state").GetString());
-        Assert.Equal(JsonValueKind.Null, stats.GetProperty("execution_provider").ValueKind);
+        Assert.Equal("CPUExecutionProvider", stats.GetProperty("execution_provider").GetString()); // what the start-up probe got
+        Assert.False(stats.GetProperty("gpu_required").GetBoolean());
         Assert.False(stats.GetProperty("batching").GetProperty("enabled").GetBoolean()); // state [2,B,128] has no dynamic first dimension
-        var metadata = JsonDocument.Parse(await host.Client.GetStringAsync("/v2")).RootElement;
-        Assert.Empty(metadata.GetProperty("execution_providers").EnumerateObject());
+        Assert.Equal("CPUExecutionProvider", metadata.GetProperty("execution_provider").GetString());
+        Assert.Equal(["text-direction", "voice-activity"], metadata.GetProperty("execution_providers").EnumerateObject().Select(p => p.Name).Order());
+        Assert.All(metadata.GetProperty("execution_providers").EnumerateObject(), p => Assert.Equal("CPUExecutionProvider", p.Value.GetString()));
+        Assert.Equal("UNAVAILABLE", (await DynamicBatchingEndToEndTests.StatsAsync(host, "voice-activity")).GetProperty("state").GetString());
     }
 
     [Fact]

@@ -73,4 +73,48 @@ public sealed class GpuServiceTests(MixedModelsFixture fixture)
             a.Properties.TryGetProperty("MetricName", out var m) && m.GetString() == "HTTPCode_ELB_5XX_Count"
             && a.Properties.GetProperty("AlarmActions")[0].TryGetProperty("Ref", out var r) && r.GetString() == fixture.Synth.OfType("AWS::ApplicationAutoScaling::ScalingPolicy").Single(p => p.Properties.GetProperty("PolicyType").GetString() == "StepScaling").Id);
     }
+
+    [Fact]
+    public void GpuTask_RequiresCudaAndChecksReadinessInTheContainer()
+    {
+        var container = fixture.Synth.OfType("AWS::ECS::TaskDefinition").Single().Properties.GetProperty("ContainerDefinitions")[0];
+        var env = container.GetProperty("Environment").EnumerateArray().ToDictionary(e => e.GetProperty("Name").GetString()!, e => e.GetProperty("Value"));
+        var check = container.GetProperty("HealthCheck");
+        var command = check.GetProperty("Command").EnumerateArray().Select(c => c.GetString()!).ToArray();
+
+        Assert.Equal("true", env["GPU_REQUIRED"].GetString());
+        Assert.Equal(["CMD", "/bin/bash", "-c"], command[..3]);
+        Assert.Contains("/dev/tcp/127.0.0.1/8080", command[3]);
+        Assert.Contains("GET /v2/health/ready HTTP/1.1", command[3]);
+        Assert.Equal(120, check.GetProperty("StartPeriod").GetInt32());
+    }
+
+    [Fact]
+    public void GpuService_AlarmsWhenATaskCannotAddTheCudaProvider()
+    {
+        var filter = fixture.Synth.OfType("AWS::Logs::MetricFilter").Single().Properties;
+        var transform = filter.GetProperty("MetricTransformations")[0];
+        var alarm = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Single(a => a.Properties.TryGetProperty("MetricName", out var m) && m.GetString() == "CudaUnavailable").Properties;
+        var logGroupId = fixture.Synth.OfType("AWS::Logs::LogGroup").Single(g => g.Id.Contains("Gpu", StringComparison.Ordinal)).Id;
+
+        Assert.Equal(logGroupId, Cfn.Ref(filter.GetProperty("LogGroupName")));
+        // The words of the server's fatal line (Serverless.Gpu's CudaProbe; GpuRequiredProcessTests checks the line).
+        Assert.Equal("\"GPU_REQUIRED=true\" \"could not add the CUDA execution provider\"", filter.GetProperty("FilterPattern").GetString());
+        Assert.Equal("Serverless/Gpu", transform.GetProperty("MetricNamespace").GetString());
+        Assert.Equal("Serverless/Gpu", alarm.GetProperty("Namespace").GetString());
+        Assert.Equal("serverless-prod-gpu-cuda-unavailable", alarm.GetProperty("AlarmName").GetString());
+        Assert.Equal(1, alarm.GetProperty("Threshold").GetDouble());
+        Assert.Equal("GreaterThanOrEqualToThreshold", alarm.GetProperty("ComparisonOperator").GetString());
+    }
+
+    [Fact]
+    public void GpuService_AlarmsOnTargetsFailingTheReadinessCheck()
+    {
+        var alarm = fixture.Synth.OfType("AWS::CloudWatch::Alarm").Single(a => a.Properties.TryGetProperty("MetricName", out var m) && m.GetString() == "UnHealthyHostCount").Properties;
+
+        Assert.Equal("AWS/ApplicationELB", alarm.GetProperty("Namespace").GetString());
+        Assert.Equal("serverless-prod-gpu-unhealthy-targets", alarm.GetProperty("AlarmName").GetString());
+        Assert.Equal(3, alarm.GetProperty("EvaluationPeriods").GetInt32());
+        Assert.Contains(alarm.GetProperty("Dimensions").EnumerateArray(), d => d.GetProperty("Name").GetString() == "TargetGroup");
+    }
 }

@@ -4,7 +4,7 @@ namespace Serverless.Core.Inference.Batching;
 
 /// <summary>
 /// One caller's request inside a <see cref="DynamicBatcher"/>: its inputs in the model's order (the caller's
-/// tensors, valid because the caller blocks until <see cref="Done"/>), the outputs it asked for, and where
+/// tensors, valid because the caller blocks until <see cref="Done"/> completes), the outputs it asked for, and where
 /// the leader puts its results or its error. Reused through the batcher's pool.
 /// </summary>
 internal sealed class BatchItem : IDisposable
@@ -32,8 +32,11 @@ internal sealed class BatchItem : IDisposable
     /// <summary>The failure to rethrow on the caller's thread; null on success.</summary>
     public Exception? Error { get; set; }
 
-    /// <summary>Set by the leader once <see cref="Results"/> or <see cref="Error"/> is final.</summary>
-    public ManualResetEventSlim Done { get; } = new(false, spinCount: 0);
+    /// <summary>
+    /// Completed by the leader once <see cref="Results"/> or <see cref="Error"/> is final; a fresh one per request,
+    /// because the caller waits on its task (a wait the thread pool compensates for, unlike an event's).
+    /// </summary>
+    public TaskCompletionSource Done { get; private set; } = new();
 
     public ReadOnlySpan<int> Outputs => OutputIndices.AsSpan(0, OutputCount);
 
@@ -46,7 +49,7 @@ internal sealed class BatchItem : IDisposable
         Rows = rows;
         EnqueuedAt = enqueuedAt;
         Error = null;
-        Done.Reset();
+        Done = new();
     }
 
     /// <summary>Forgets the caller's tensors (they are the caller's to return) and any results not handed over.</summary>
@@ -62,9 +65,5 @@ internal sealed class BatchItem : IDisposable
         Error = null;
     }
 
-    public void Dispose()
-    {
-        Clear();
-        Done.Dispose();
-    }
+    public void Dispose() => Clear();
 }

@@ -13,7 +13,10 @@ namespace Serverless.Core.Inference.Batching;
 /// <see cref="MaxBatchSize"/> rows, joined along dimension 0 into one run of the wrapped session, and each
 /// caller gets exactly its own rows back. Requests join only requests with the same element types, the same
 /// dimensions after the first and the same outputs; the rest form their own batches. The first request of a
-/// batch is its leader and runs it on its own thread (no extra thread, no hop). Other requests (a model
+/// batch starts its leader, which waits for the batch to fill and for a run slot without holding a thread
+/// (timer and semaphore continuations), then runs the batch; each caller blocks on its own request's task,
+/// a wait the thread pool sees and makes up for with more threads, so requests arriving meanwhile can still
+/// reach the queue on a small pool. Other requests (a model
 /// without a dynamic batch dimension, a request of <see cref="MaxBatchSize"/> rows or more, inputs that do not
 /// line up with the model) run alone, through the same run slots. A failed joined run is reported to every
 /// caller in it, or, with <see cref="DynamicBatchingOptions.RetryFailedBatchesSeparately"/>, retried one
@@ -127,10 +130,7 @@ public sealed class DynamicBatcher : IInferenceSession
                 item.Dispose();
             }
 
-            while (_freeBatches.TryPop(out var batch))
-            {
-                batch.Dispose();
-            }
+            _freeBatches.Clear();
         }
     }
 
@@ -173,7 +173,12 @@ public sealed class DynamicBatcher : IInferenceSession
     private void RunAlone(ReadOnlySpan<HostTensor> inputs, ReadOnlySpan<int> outputIndices, Span<IOutputTensor?> results, CancellationToken cancellationToken)
     {
         var queuedAt = Stopwatch.GetTimestamp();
-        _runSlots.Wait(cancellationToken);
+        if (!_runSlots.Wait(0, cancellationToken))
+        {
+            // Blocking on the task, not on the semaphore: the thread pool then adds a thread for the time it waits.
+            _runSlots.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+        }
+
         var started = Stopwatch.GetTimestamp();
         var failed = true;
         try
@@ -198,10 +203,13 @@ public sealed class DynamicBatcher : IInferenceSession
         {
             if (Enqueue(item) is { } batch)
             {
-                Lead(batch);
+                // Runs on this thread up to its first wait: with no delay and a free slot, the batch runs here.
+                _ = LeadAsync(batch);
             }
 
-            item.Done.Wait(CancellationToken.None);
+            // A task wait (not an event's) tells the thread pool this thread is blocked, so it adds threads at
+            // once instead of after its starvation check: requests arriving during the delay can join the batch.
+            item.Done.Task.Wait(CancellationToken.None);
             if (item.Error is { } error)
             {
                 ExceptionDispatchInfo.Throw(error);
@@ -247,20 +255,28 @@ public sealed class DynamicBatcher : IInferenceSession
             if (batch.Rows >= MaxBatchSize)
             {
                 Close(batch);
-                batch.Full.Set();
+                batch.Full.TrySetResult();
             }
 
             return lead ? batch : null;
         }
     }
 
-    /// <summary>Waits for the batch to fill or its delay to pass, then for a run slot (it keeps filling meanwhile), then runs it.</summary>
-    private void Lead(PendingBatch batch)
+    /// <summary>
+    /// Waits for the batch to fill or its delay to pass, then for a run slot (it keeps filling meanwhile), holding
+    /// no thread while it waits; then runs it on the thread that ended the wait, and releases every caller.
+    /// </summary>
+    private async Task LeadAsync(PendingBatch batch)
     {
         try
         {
-            batch.Full.Wait(_options.MaxDelay);
-            _runSlots.Wait();
+            var full = batch.Full.Task;
+            if (!full.IsCompleted && _options.MaxDelay > TimeSpan.Zero)
+            {
+                await Task.WhenAny(full, Task.Delay(_options.MaxDelay)).ConfigureAwait(false);
+            }
+
+            await _runSlots.WaitAsync().ConfigureAwait(false);
             try
             {
                 lock (_gate)
@@ -275,11 +291,25 @@ public sealed class DynamicBatcher : IInferenceSession
                 _runSlots.Release();
             }
         }
+#pragma warning disable CA1031 // Nothing awaits the leader: whatever escapes must reach the callers it would otherwise strand.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            lock (_gate)
+            {
+                Close(batch);
+            }
+
+            foreach (var member in batch.Items)
+            {
+                member.Error ??= ForCaller(ex, batch.Items.Count);
+            }
+        }
         finally
         {
             foreach (var member in batch.Items)
             {
-                member.Done.Set();
+                member.Done.TrySetResult();
             }
 
             lock (_gate)
@@ -288,10 +318,6 @@ public sealed class DynamicBatcher : IInferenceSession
                 if (_freeBatches.Count < MaxPooled)
                 {
                     _freeBatches.Push(batch);
-                }
-                else
-                {
-                    batch.Dispose();
                 }
             }
         }

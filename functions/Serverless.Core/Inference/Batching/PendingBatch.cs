@@ -1,10 +1,10 @@
 namespace Serverless.Core.Inference.Batching;
 
 /// <summary>
-/// A batch being formed: the requests that agreed to share one run, their total rows, and the event that
+/// A batch being formed: the requests that agreed to share one run, their total rows, and the task that
 /// wakes the leader early when the batch is full. Guarded by the batcher's lock until it is closed.
 /// </summary>
-internal sealed class PendingBatch : IDisposable
+internal sealed class PendingBatch
 {
     public List<BatchItem> Items { get; } = new(8);
 
@@ -13,7 +13,8 @@ internal sealed class PendingBatch : IDisposable
     /// <summary>No longer accepting requests (full, or the leader took it to run).</summary>
     public bool Closed { get; set; }
 
-    public ManualResetEventSlim Full { get; } = new(false, spinCount: 0);
+    /// <summary>Completed when the batch is full. Its continuation (the leader) never runs on the thread that fills it, which holds the batcher's lock.</summary>
+    public TaskCompletionSource Full { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>True when <paramref name="item"/> can join: the same outputs and joinable inputs as the first request.</summary>
     public bool Accepts(BatchItem item)
@@ -46,8 +47,6 @@ internal sealed class PendingBatch : IDisposable
         Items.Clear();
         Rows = 0;
         Closed = false;
-        Full.Reset();
+        Full = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
-
-    public void Dispose() => Full.Dispose();
 }
