@@ -56,14 +56,13 @@ public sealed partial class AzureModelHost : IHostedService, IAsyncDisposable
         {
             var settings = ServerlessSettings.FromEnvironment(_environment);
             var resolver = AzureBlobObjectStore.Register(new ObjectStoreResolver(_environment.CurrentDirectory), _environment.GetVariable);
-            var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver).ConfigureAwait(false);
+            var services = await ModelServices.CreateAsync(settings, OnnxSessionFactory.Instance, resolver, new ModelServicesOptions { Logger = _logger }).ConfigureAwait(false);
             try
             {
                 await services.PreloadAsync().ConfigureAwait(false);
                 var protocol = new ProtocolHandler(services.Repository, new ProtocolOptions
                 {
                     ServedModel = settings.ModelName,
-                    ReadinessModels = services.PreloadNames,
                     ServerName = "serverless-azure",
                     OnUnexpectedError = ex => LogUnexpected(_logger, ex),
                 });
