@@ -66,7 +66,7 @@ public sealed class CommandLineTests : IDisposable
         {
             var section = Section(run.Output, command.Name);
             Assert.NotEmpty(command.Options);
-            foreach (var option in command.Options.Where(o => !o.Recursive))
+            foreach (var option in command.Options.Where(o => !o.Recursive && !o.Hidden))
             {
                 Assert.Contains(option.Name, section);
                 Assert.All(option.Aliases, alias => Assert.Contains(alias, section));
@@ -84,7 +84,7 @@ public sealed class CommandLineTests : IDisposable
 
         Assert.Equal(ExitCodes.Success, run.ExitCode);
         Assert.StartsWith("Usage: serverless serve [options]", run.Output);
-        foreach (var option in new[] { "--port", "--host", "--http-server", "--log-level", "--models", "--store", "--verbose" })
+        foreach (var option in new[] { "--port", "--host", "--log-level", "--models", "--store", "--verbose" })
         {
             Assert.Contains(option, run.Output);
         }

@@ -32,7 +32,7 @@ public sealed class ServeExitTests
             {
                 0 => await RunAsync("port in use", [ExitCodes.Usage], [], null, "serve", "--port", busyPort),
                 1 => await RunAsync("bad MODEL_PRELOAD", [ExitCodes.Usage], new() { ["MODEL_PRELOAD"] = "no-such-model" }, null, "serve", "--port", "0"),
-                2 => await RunAsync("bad SERVERLESS_HTTP_SERVER", [ExitCodes.Usage], new() { [ServeCommand.HttpServerVariable] = "nginx" }, null, "serve", "--port", "0"),
+                2 => await RunAsync("bad SERVERLESS_LOG_LEVEL", [ExitCodes.Usage], new() { [ServeCommand.LogLevelVariable] = "loud" }, null, "serve", "--port", "0"),
                 // A drained stop (0), a stop while starting (130), or SIGTERM's own default action when it lands
                 // before the runtime installs its handler (143): all are how SIGTERM ends a process cleanly.
                 _ => await RunAsync("SIGTERM", [ExitCodes.Success, ExitCodes.Interrupted, 128 + 15], [], TimeSpan.FromMilliseconds(run * 37 % 600), "serve", "--port", "0"),

@@ -46,6 +46,8 @@ public sealed class ServeShutdownTests
         client.Send($"POST /v2/models/text-direction/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
         client.Send(body.AsSpan(0, half));
 
+        // A graceful stop waits for requests Kestrel has dispatched; give the head time to be parsed and handed over.
+        await Task.Delay(500);
         var stopping = host.DisposeAsync().AsTask();
         await Task.Delay(300);
         Assert.False(stopping.IsCompleted, "the stop did not wait for the request in flight");
