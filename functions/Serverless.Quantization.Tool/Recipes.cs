@@ -9,10 +9,11 @@ internal sealed record Recipe(string Name, Preset Preset, QuantizerOptions Optio
     public static IReadOnlyList<Recipe> All { get; } =
     [
         new("text-direction", Preset.TextDirection, new QuantizerOptions(), 48, false),
-        // The OCR models store their weights as int8 and compute in fp32: static int8 read realistic printed lines worse
-        // than fp32 (the convolution backbone loses spaces after punctuation) and, with 7-bit weights to stay exact on CPUs
-        // without VNNI, moved detection boxes below their bar. Weight-only storage reads like fp32 on every CPU, needs no
-        // calibration (so its bytes do not depend on the CPU), and detection's Conv+Mul/Add fold makes it faster than fp32.
+        // The OCR models store their weights as int8 and compute in fp32: static int8 of the convolution backbone reads
+        // realistic printed lines worse than fp32 (it loses spaces after punctuation), and with the 7-bit weights that keep
+        // it exact on CPUs without VNNI it moves detection boxes below their bar. Weight-only storage reads like fp32 on
+        // every CPU, needs no calibration (so its bytes do not depend on the CPU), and detection's Conv+Mul/Add fold makes
+        // it run fewer nodes than fp32.
         new("text-detection", Preset.TextDetection, new QuantizerOptions { Mode = QuantizationMode.WeightOnly, FoldConvAffine = true }, 0, true),
         new("text-recognition", Preset.TextRecognition, new QuantizerOptions { Mode = QuantizationMode.WeightOnly }, 0, true),
         // voice-activity (Silero VAD v5): every layer sits in the two branches of an If on the sample rate (16 and 8 kHz),

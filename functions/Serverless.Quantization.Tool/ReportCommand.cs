@@ -93,23 +93,11 @@ internal static class ReportCommand
     private static (string Text, bool Met)? CheckOnEmulatedCpu(string cpu, string store, string data, Recipe recipe, string int8, string dictionary)
     {
         const int Attempts = 4;
-        var host = Environment.ProcessPath!;
+        string[] command = ["-cpu", cpu, .. ToolCommandLine(["check", "--store", store, "--data", data, "--model", recipe.Name, "--int8", int8, "--dictionary", dictionary])];
         for (var attempt = 1; attempt <= Attempts; attempt++)
         {
-            var start = new ProcessStartInfo("qemu-x86_64-static") { UseShellExecute = false, RedirectStandardOutput = true };
+            var start = new ProcessStartInfo("qemu-x86_64-static", command) { UseShellExecute = false, RedirectStandardOutput = true };
             start.Environment["DOTNET_TieredCompilation"] = "0";
-            start.ArgumentList.Add("-cpu");
-            start.ArgumentList.Add(cpu);
-            start.ArgumentList.Add(host);
-            if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-            {
-                start.ArgumentList.Add(typeof(ReportCommand).Assembly.Location);
-            }
-
-            foreach (var arg in new[] { "check", "--store", store, "--data", data, "--model", recipe.Name, "--int8", int8, "--dictionary", dictionary })
-            {
-                start.ArgumentList.Add(arg);
-            }
 
             Console.Error.WriteLine($"checking {recipe.Name} on an emulated {cpu} CPU (qemu-x86_64-static, attempt {attempt} of {Attempts}; minutes)");
             using var process = Process.Start(start) ?? throw new InvalidOperationException("qemu-x86_64-static did not start; install Debian's qemu-user-static or pass --pessimistic-cpu none.");
@@ -157,20 +145,26 @@ internal static class ReportCommand
         return JsonSerializer.Deserialize<LatencyComparison>(File.ReadAllText(output))!;
     }
 
-    private static void Run(IEnumerable<string> args)
+    /// <summary>This tool as a child's command line: its executable (or dotnet and the tool's assembly), then <paramref name="args"/>.</summary>
+    private static IEnumerable<string> ToolCommandLine(IEnumerable<string> args)
     {
         var host = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(host) { UseShellExecute = false };
+        yield return host;
         if (Path.GetFileNameWithoutExtension(host) == "dotnet")
         {
-            start.ArgumentList.Add(typeof(ReportCommand).Assembly.Location);
+            yield return typeof(ReportCommand).Assembly.Location;
         }
 
         foreach (var arg in args)
         {
-            start.ArgumentList.Add(arg);
+            yield return arg;
         }
+    }
 
+    private static void Run(IEnumerable<string> args)
+    {
+        var line = ToolCommandLine(args).ToList();
+        var start = new ProcessStartInfo(line[0], line.Skip(1)) { UseShellExecute = false };
         using var process = Process.Start(start)!;
         process.WaitForExit();
         if (process.ExitCode != 0)

@@ -6,6 +6,52 @@ namespace Serverless.Quantization.Graph;
 /// <summary>Small lookups and edits over a graph that the rewriting passes share.</summary>
 public static class GraphEdits
 {
+    /// <summary>Every name used in <paramref name="graph"/> and its subgraphs: inputs, outputs, initializers, nodes and their tensors.</summary>
+    public static HashSet<string> AllNames(GraphProto graph)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        void Add(GraphProto g)
+        {
+            names.UnionWith(g.Input.Select(i => i.Name));
+            names.UnionWith(g.Output.Select(o => o.Name));
+            names.UnionWith(g.Initializer.Select(t => t.Name));
+            foreach (var n in g.Node)
+            {
+                names.Add(n.Name);
+                names.UnionWith(n.Input);
+                names.UnionWith(n.Output);
+                foreach (var a in n.Attribute)
+                {
+                    if (a.G is not null)
+                    {
+                        Add(a.G);
+                    }
+
+                    foreach (var s in a.Graphs)
+                    {
+                        Add(s);
+                    }
+                }
+            }
+        }
+
+        Add(graph);
+        return names;
+    }
+
+    /// <summary><paramref name="name"/>, or name_1, name_2, ... : the first not in <paramref name="names"/>, which it is then added to.</summary>
+    public static string UniqueName(HashSet<string> names, string name)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var candidate = name;
+        for (var i = 1; !names.Add(candidate); i++)
+        {
+            candidate = $"{name}_{i}";
+        }
+
+        return candidate;
+    }
+
     public static Dictionary<string, TensorProto> Initializers(GraphProto graph)
     {
         ArgumentNullException.ThrowIfNull(graph);

@@ -40,7 +40,7 @@ public static class SubgraphRewriter
             return;
         }
 
-        var state = new State(options, summary, AllNames(model.Graph));
+        var state = new State(options, summary, GraphEdits.AllNames(model.Graph));
         foreach (var node in model.Graph.Node.ToList())
         {
             Visit(node, [model.Graph], state);
@@ -90,16 +90,7 @@ public static class SubgraphRewriter
 
         public bool UsesContribOps { get; set; }
 
-        public string Unique(string name)
-        {
-            var candidate = name;
-            for (var i = 1; !names.Add(candidate); i++)
-            {
-                candidate = $"{name}_{i}";
-            }
-
-            return candidate;
-        }
+        public string Unique(string name) => GraphEdits.UniqueName(names, name);
     }
 
     private sealed class GraphKeyComparer : IEqualityComparer<(GraphProto, string)>
@@ -347,35 +338,4 @@ public static class SubgraphRewriter
         GraphEdits.RemoveUnusedInitializers(graph);
     }
 
-    private static HashSet<string> AllNames(GraphProto graph)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        void Add(GraphProto g)
-        {
-            names.UnionWith(g.Input.Select(i => i.Name));
-            names.UnionWith(g.Output.Select(o => o.Name));
-            names.UnionWith(g.Initializer.Select(t => t.Name));
-            foreach (var n in g.Node)
-            {
-                names.Add(n.Name);
-                names.UnionWith(n.Input);
-                names.UnionWith(n.Output);
-                foreach (var a in n.Attribute)
-                {
-                    if (a.G is not null)
-                    {
-                        Add(a.G);
-                    }
-
-                    foreach (var s in a.Graphs)
-                    {
-                        Add(s);
-                    }
-                }
-            }
-        }
-
-        Add(graph);
-        return names;
-    }
 }

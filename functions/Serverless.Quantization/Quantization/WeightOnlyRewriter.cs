@@ -19,7 +19,7 @@ public static class WeightOnlyRewriter
         ArgumentNullException.ThrowIfNull(options);
         QdqRewriter.NameNodes(graph);
         var inits = GraphEdits.Initializers(graph);
-        var names = new HashSet<string>(graph.Node.SelectMany(n => n.Output).Concat(inits.Keys).Concat(graph.Input.Select(i => i.Name)), StringComparer.Ordinal);
+        var names = GraphEdits.AllNames(graph);
         var restored = new Dictionary<(string Weight, int Axis), string>();
         var prefix = new List<NodeProto>();
         var summary = new QuantizationSummary();
@@ -45,7 +45,7 @@ public static class WeightOnlyRewriter
 
             if (!restored.TryGetValue((w.Name, axis), out var name))
             {
-                name = Store(graph, w, axis, prefix, candidate => Unique(names, candidate));
+                name = Store(graph, w, axis, prefix, candidate => GraphEdits.UniqueName(names, candidate));
                 restored[(w.Name, axis)] = name;
             }
 
@@ -98,15 +98,4 @@ public static class WeightOnlyRewriter
         "Gemm" when w.Dims.Count == 2 => GraphEdits.IntAttribute(node, "transB", 0) != 0 ? 0 : 1,
         _ => null,
     };
-
-    private static string Unique(HashSet<string> names, string candidate)
-    {
-        var name = candidate;
-        for (var i = 1; !names.Add(name); i++)
-        {
-            name = candidate + "_" + i;
-        }
-
-        return name;
-    }
 }
